@@ -1,0 +1,34 @@
+# wirehouse: `make run` ingests seeds/ into warehouse/, `make test` runs the suite.
+# Both create .venv and install the project on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# Quiet and offline: Prefect keeps its database under the project; no telemetry.
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: run test lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/wirehouse run --source seeds --warehouse warehouse
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf warehouse/data warehouse/quarantine warehouse/wirehouse.duckdb warehouse/.wirehouse.lock .prefect

@@ -1,0 +1,1 @@
+"""Prefect flows, deployment entry points and the command line."""

@@ -1,0 +1,1 @@
+"""Pure, typed building blocks of the wirehouse pipeline (no Prefect imports, except prefect_tasks)."""

@@ -1,0 +1,168 @@
+"""Bytes → normalised text plus the encoding that produced it, or a Rejection.
+
+Order matters: BOMs are certain, binary magic numbers are near-certain, strict UTF-8 is
+right for almost every modern file, and only then do we ask charset-normalizer to guess.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from charset_normalizer import from_bytes
+
+from tasks.models import Reason, Rejection
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\x7fELF", "ELF executable"),
+    (b"PK\x03\x04", "zip archive"),
+    (b"%PDF-", "PDF document"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"BZh", "bzip2 data"),
+    (b"\xfd7zXZ\x00", "xz data"),
+    (b"7z\xbc\xaf\x27\x1c", "7z archive"),
+    (b"MZ", "DOS/Windows executable"),
+    (b"\xca\xfe\xba\xbe", "Mach-O/Java class"),
+    (b"SQLite format 3\x00", "SQLite database"),
+    (b"RIFF", "RIFF media"),
+    (b"OggS", "Ogg media"),
+    (b"ID3", "MP3 audio"),
+    (b"\x00asm", "WebAssembly"),
+)
+
+# C0 controls other than tab, newline, carriage return and form feed; plus DEL.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_MAX_CONTROL_SHARE = 0.02
+_BLANK_RUN = re.compile(r"\n{3,}")
+_TRAILING_SPACE = re.compile(r"[ \t\u00a0]+\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str  # Python codec name; "utf-8+cp1252" when stray legacy bytes were repaired
+
+
+def sniff_binary(data: bytes) -> str | None:
+    """Name the binary format when the bytes start with a known magic number."""
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    return None
+
+
+def _utf16_or_32_without_bom(data: bytes) -> str | None:
+    """Guess BOM-less UTF-16/32 from where the NUL bytes sit (ASCII-heavy text shows a clear pattern)."""
+    sample = data[:4096]
+    n = len(sample) - len(sample) % 4
+    if n < 8:
+        return None
+    quads = [sample[i : i + 4] for i in range(0, n, 4)]
+    if sum(q[1:] == b"\x00\x00\x00" for q in quads) > 0.6 * len(quads):
+        return "utf-32-le"
+    if sum(q[:3] == b"\x00\x00\x00" for q in quads) > 0.6 * len(quads):
+        return "utf-32-be"
+    even_nul = sum(sample[i] == 0 for i in range(0, n, 2))
+    odd_nul = sum(sample[i] == 0 for i in range(1, n, 2))
+    pairs = n // 2
+    if odd_nul > 0.3 * pairs and even_nul < 0.05 * pairs:
+        return "utf-16-le"
+    if even_nul > 0.3 * pairs and odd_nul < 0.05 * pairs:
+        return "utf-16-be"
+    return None
+
+
+def _utf8_repairing_cp1252(data: bytes) -> str | None:
+    """Decode mostly-UTF-8 bytes whose few invalid bytes are stray cp1252 (a common CMS accident).
+
+    Returns None when invalid bytes are more than 1% of the input: then it is not UTF-8.
+    """
+    parts: list[str] = []
+    bad = 0
+    pos = 0
+    while pos < len(data):
+        try:
+            parts.append(data[pos:].decode("utf-8"))
+            break
+        except UnicodeDecodeError as error:
+            parts.append(data[pos : pos + error.start].decode("utf-8"))
+            stray = data[pos + error.start : pos + error.start + 1]
+            parts.append(stray.decode("cp1252", errors="replace"))
+            pos += error.start + 1
+            bad += 1
+            if bad > max(4, len(data) // 100):
+                return None
+    return "".join(parts)
+
+
+def _has_multibyte_utf8(data: bytes) -> bool:
+    return re.search(rb"[\xc2-\xf4][\x80-\xbf]", data) is not None
+
+
+def decode_bytes(data: bytes, *, declared: str | None = None) -> Decoded | Rejection:
+    """Decode file bytes; ``declared`` is an encoding the file claims (HTML meta), trusted last."""
+    if not data.strip():
+        return Rejection(Reason.EMPTY, "file is empty or whitespace only", "decode")
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _finish(data.decode(codec), codec)
+            except UnicodeDecodeError as error:
+                return Rejection(Reason.DECODE_ERROR, f"{codec} BOM but invalid bytes: {error.reason}", "decode")
+    if (kind := sniff_binary(data)) is not None:
+        return Rejection(Reason.BINARY, f"binary content ({kind})", "decode")
+    if b"\x00" in data[:4096] and (wide := _utf16_or_32_without_bom(data)) is not None:
+        try:
+            return _finish(data.decode(wide), wide)
+        except UnicodeDecodeError:
+            pass
+    try:
+        return _finish(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    if _has_multibyte_utf8(data) and (repaired := _utf8_repairing_cp1252(data)) is not None:
+        return _finish(repaired, "utf-8+cp1252")
+    if declared:
+        try:
+            codec = codecs.lookup(declared).name
+            if codec not in {"utf-8", "utf-16", "utf-32"}:
+                return _finish(data.decode(codec), codec)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    best = from_bytes(data[:262_144]).best()
+    if best is None:
+        return Rejection(Reason.DECODE_ERROR, "no encoding decodes it to plausible text", "decode")
+    codec = codecs.lookup(best.encoding).name
+    try:
+        return _finish(data.decode(codec), codec)
+    except UnicodeDecodeError as error:
+        return Rejection(Reason.DECODE_ERROR, f"guessed {codec} but bytes are invalid: {error.reason}", "decode")
+
+
+def _finish(text: str, encoding: str) -> Decoded | Rejection:
+    controls = len(_CONTROL.findall(text))
+    if controls and controls > _MAX_CONTROL_SHARE * len(text):
+        return Rejection(Reason.BINARY, f"{controls} control characters in {len(text)}: not text", "decode")
+    return Decoded(normalise_text(_CONTROL.sub("", text) if controls else text), encoding)
+
+
+def normalise_text(text: str) -> str:
+    """NFC, Unix newlines, no BOM, no trailing spaces, at most one blank line in a row."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    text = unicodedata.normalize("NFC", text)
+    text = _TRAILING_SPACE.sub("\n", text)
+    return _BLANK_RUN.sub("\n\n", text).strip()

@@ -1,0 +1,503 @@
+"""The ingestion steps between discovery and commit, free of Prefect so they test on their own.
+
+``Ledger`` answers "what is new?" with DuckDB over the committed Parquet; ``prepare_batch`` reads,
+de-duplicates and enriches; ``validate_batch`` applies the expectation suites; ``land_batch`` commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.discover import Found, read_file
+from tasks.enrich import enrich_file
+from tasks.models import FileRef, FileStatus, Reason, Rejection
+from tasks.quality import SuiteResult, Validator
+from tasks.storage import SCHEMAS, Warehouse, new_batch_id, reader, table_from_rows, utc_now
+
+_SCAN_SCHEMA = pa.schema(
+    [
+        ("source_path", pa.string()),
+        ("size", pa.int64()),
+        ("mtime_ns", pa.int64()),
+        ("reason_code", pa.string()),
+        ("reason_detail", pa.string()),
+    ]
+)
+_SCAN_CHUNK = 50_000
+
+EnrichJob = tuple[FileRef, bytes, int]
+EnrichOutput = tuple[str, str | None, list[dict[str, Any]], list[Rejection]]
+MapFn = Callable[[Callable[[EnrichJob], EnrichOutput], list[EnrichJob]], Iterable[EnrichOutput]]
+
+
+def enrich_job(job: EnrichJob) -> EnrichOutput:
+    """Top-level (picklable) entry point for worker processes."""
+    ref, data, max_decompressed = job
+    return enrich_file(ref, data, max_decompressed_bytes=max_decompressed)
+
+
+def warm_worker() -> None:
+    """Load langdetect's profiles once per worker process, not once per article."""
+    from langdetect import DetectorFactory
+    from langdetect.detector_factory import init_factory
+
+    DetectorFactory.seed = 0
+    init_factory()
+
+
+@dataclass(slots=True)
+class Changes:
+    files_seen: int
+    pending: pa.Table  # changed files old enough to read (SCAN schema + file_version)
+    deferred: int  # changed, but modified less than min_age ago
+    deleted: pa.Table  # source_path, file_version, article_id
+    deletions_suppressed: bool = False  # the source looked empty while the ledger has live files
+
+
+class Ledger:
+    """The warehouse's committed state, queried in an in-memory DuckDB (never locks wirehouse.duckdb)."""
+
+    def __init__(self, warehouse: Warehouse, sql_dir: Path) -> None:
+        self.sql_dir = sql_dir
+        self.connection = reader(warehouse, sql_dir)
+
+    def _query(self, name: str, **tables: pa.Table) -> pa.Table:
+        """Run warehouse/sql/<name>.sql with ``tables`` registered, on a cursor of its own (thread-safe)."""
+        cursor = self.connection.cursor()
+        try:
+            for table_name, table in tables.items():
+                cursor.register(table_name, table)
+            return cursor.sql((self.sql_dir / f"{name}.sql").read_text(encoding="utf-8")).to_arrow_table()
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def changes(self, found: Iterable[Found], *, now_ns: int, min_age_ns: int) -> Changes:
+        scan = scan_table(found)
+        changed = self._query("changed_files", scan=scan)
+        deleted = self._query("deleted_files", scan=scan)
+        live = self._query("live_files").column(0)[0].as_py() or 0
+        suppressed = scan.num_rows == 0 and live > 0
+        if suppressed:
+            deleted = deleted.slice(0, 0)
+        fresh = pc.greater(changed["mtime_ns"], now_ns - min_age_ns)
+        return Changes(
+            files_seen=scan.num_rows,
+            pending=changed.filter(pc.invert(fresh)),
+            deferred=int(pc.sum(fresh).as_py() or 0),
+            deleted=deleted,
+            deletions_suppressed=suppressed,
+        )
+
+    def known_content(self, candidates: list[tuple[str, str]]) -> dict[str, str | None]:
+        """source_path → article_id for candidates whose bytes already landed from another path."""
+        if not candidates:
+            return {}
+        table = pa.table({"source_path": [c[0] for c in candidates], "content_sha256": [c[1] for c in candidates]})
+        rows = self._query("known_content", candidates=table).to_pylist()
+        return {row["source_path"]: row["article_id"] for row in rows}
+
+    def known_articles(self, articles: list[tuple[str, str]]) -> set[str]:
+        """article_ids (of (source_path, article_id) pairs) already landed from another path."""
+        if not articles:
+            return set()
+        table = pa.table({"source_path": [a[0] for a in articles], "article_id": [a[1] for a in articles]})
+        return set(self._query("known_articles", new_articles=table).column("article_id").to_pylist())
+
+    def stale_runs(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._query("stale_runs").to_pylist()
+        return rows
+
+
+def scan_table(found: Iterable[Found]) -> pa.Table:
+    """Discovery results as Arrow, built in chunks so a million paths stay compact."""
+    batches: list[pa.RecordBatch] = []
+    columns: tuple[list[Any], ...] = ([], [], [], [], [])
+    seen: set[str] = set()
+
+    def flush() -> None:
+        if columns[0]:
+            batches.append(
+                pa.RecordBatch.from_arrays(
+                    [pa.array(c, t.type) for c, t in zip(columns, _SCAN_SCHEMA, strict=True)], schema=_SCAN_SCHEMA
+                )
+            )
+            for column in columns:
+                column.clear()
+
+    for entry in found:
+        if entry.ref.source_path in seen:  # a symlinked path can only be reported once
+            continue
+        columns[0].append(entry.ref.source_path)
+        columns[1].append(entry.ref.size)
+        columns[2].append(entry.ref.mtime_ns)
+        columns[3].append(entry.rejection.reason_code.value if entry.rejection else None)
+        columns[4].append(entry.rejection.detail if entry.rejection else None)
+        if len(columns[0]) >= _SCAN_CHUNK:
+            flush()
+            seen.clear()
+    flush()
+    return pa.Table.from_batches(batches, schema=_SCAN_SCHEMA)
+
+
+def batches(pending: pa.Table, size: int) -> Iterator[pa.Table]:
+    for start in range(0, pending.num_rows, size):
+        yield pending.slice(start, size)
+
+
+@dataclass(slots=True)
+class RunInfo:
+    flow_run_id: str
+    source_root: Path
+    max_file_bytes: int
+    max_decompressed_bytes: int
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    batch_id: str
+    started: float
+    files: list[dict[str, Any]] = field(default_factory=list)
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    originals: dict[str, bytes] = field(default_factory=dict)  # source_path → bytes to keep
+    duplicate_articles: int = 0
+
+
+def _file_row(
+    ref: FileRef,
+    version: int,
+    sha: str | None,
+    status: FileStatus,
+    info: RunInfo,
+    batch_id: str,
+    now: datetime,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "source_path": ref.source_path,
+        "file_version": version,
+        "size": ref.size,
+        "mtime": datetime.fromtimestamp(ref.mtime_ns / 1e9, tz=UTC),
+        "mtime_ns": ref.mtime_ns,
+        "content_sha256": sha,
+        "status": status.value,
+        "flow_run_id": info.flow_run_id,
+        "batch_id": batch_id,
+        "recorded_at": now,
+        **extra,
+    }
+
+
+def _quarantine_row(
+    ref: FileRef, version: int, rejection: Rejection, sha: str | None, info: RunInfo, batch_id: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "source_path": ref.source_path,
+        "file_version": version,
+        "record_index": rejection.record_index,
+        "reason_code": rejection.reason_code.value,
+        "reason_detail": rejection.detail,
+        "stage": rejection.stage,
+        "content_sha256": sha,
+        "flow_run_id": info.flow_run_id,
+        "batch_id": batch_id,
+        "quarantined_at": now,
+    }
+
+
+def prepare_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) -> PreparedBatch:
+    """Read, hash, de-duplicate and enrich one batch of pending files (enrichment through ``map_fn``)."""
+    now = utc_now()
+    batch = PreparedBatch(new_batch_id(now), time.perf_counter())
+    to_read: list[tuple[FileRef, int, bytes, str]] = []
+    for row in rows.to_pylist():
+        ref = FileRef(row["source_path"], row["size"], row["mtime_ns"])
+        version = row["file_version"]
+        if row["reason_code"]:
+            rejection = Rejection(Reason(row["reason_code"]), row["reason_detail"], "discover")
+            batch.files.append(
+                _file_row(
+                    ref,
+                    version,
+                    None,
+                    FileStatus.QUARANTINED,
+                    info,
+                    batch.batch_id,
+                    now,
+                    reason_code=rejection.reason_code.value,
+                    articles=0,
+                )
+            )
+            batch.quarantine.append(_quarantine_row(ref, version, rejection, None, info, batch.batch_id, now))
+            continue
+        data = read_file(info.source_root, ref, max_bytes=info.max_file_bytes)
+        if isinstance(data, Rejection):
+            batch.files.append(
+                _file_row(
+                    ref,
+                    version,
+                    None,
+                    FileStatus.QUARANTINED,
+                    info,
+                    batch.batch_id,
+                    now,
+                    reason_code=data.reason_code.value,
+                    articles=0,
+                )
+            )
+            batch.quarantine.append(_quarantine_row(ref, version, data, None, info, batch.batch_id, now))
+            continue
+        to_read.append((ref, version, data, hashlib.sha256(data).hexdigest()))
+
+    known = ledger.known_content([(ref.source_path, sha) for ref, _, _, sha in to_read])
+    first_with_sha: dict[str, str] = {}
+    jobs: list[tuple[FileRef, int, bytes, str]] = []
+    twins: list[tuple[FileRef, int, str]] = []
+    for ref, version, data, sha in to_read:
+        if ref.source_path in known:
+            batch.files.append(
+                _file_row(
+                    ref,
+                    version,
+                    sha,
+                    FileStatus.DUPLICATE,
+                    info,
+                    batch.batch_id,
+                    now,
+                    article_id=known[ref.source_path],
+                    articles=0,
+                )
+            )
+        elif sha in first_with_sha:
+            twins.append((ref, version, sha))
+        else:
+            first_with_sha[sha] = ref.source_path
+            jobs.append((ref, version, data, sha))
+
+    outputs = map_fn(enrich_job, [(ref, data, info.max_decompressed_bytes) for ref, _, data, _ in jobs])
+    first_article: dict[str, str | None] = {}
+    candidates: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (file row, article row)
+    for (ref, version, data, sha), (fmt, encoding, articles, rejections) in zip(jobs, outputs, strict=True):
+        file_row = _file_row(
+            ref, version, sha, FileStatus.LANDED, info, batch.batch_id, now, format=fmt, encoding=encoding, articles=0
+        )
+        batch.files.append(file_row)
+        for rejection in rejections:
+            batch.quarantine.append(_quarantine_row(ref, version, rejection, sha, info, batch.batch_id, now))
+        if rejections:
+            batch.originals[ref.source_path] = data
+            file_row["reason_code"] = rejections[0].reason_code.value
+        for article in articles:
+            article.update(
+                {
+                    "source_path": ref.source_path,
+                    "file_version": version,
+                    "content_sha256": sha,
+                    "size": ref.size,
+                    "mtime": file_row["mtime"],
+                    "format": fmt,
+                    "encoding": encoding,
+                    "ingested_at": now,
+                    "flow_run_id": info.flow_run_id,
+                    "batch_id": batch.batch_id,
+                }
+            )
+            candidates.append((file_row, article))
+        first_article[sha] = articles[0]["article_id"] if articles else None
+
+    elsewhere = ledger.known_articles([(a["source_path"], a["article_id"]) for _, a in candidates])
+    seen: set[str] = set()
+    for file_row, article in candidates:
+        if article["article_id"] in elsewhere or article["article_id"] in seen:
+            batch.duplicate_articles += 1
+            file_row.setdefault("article_id", article["article_id"])
+            continue
+        seen.add(article["article_id"])
+        batch.articles.append(article)
+    for ref, version, sha in twins:
+        batch.files.append(
+            _file_row(
+                ref,
+                version,
+                sha,
+                FileStatus.DUPLICATE,
+                info,
+                batch.batch_id,
+                now,
+                article_id=first_article.get(sha),
+                articles=0,
+            )
+        )
+    return batch
+
+
+@dataclass(slots=True)
+class ValidatedBatch:
+    prepared: PreparedBatch
+    results: list[SuiteResult]
+    validations: list[dict[str, Any]]
+
+
+def validate_batch(batch: PreparedBatch, validator: Validator, flow_run_id: str) -> ValidatedBatch:
+    """Run every suite; rows failing the articles suite move to quarantine, naming the expectations."""
+    now = utc_now()
+    results: list[SuiteResult] = []
+    articles = table_from_rows("articles", batch.articles)
+    if articles.num_rows:
+        result = validator.validate("articles", articles)
+        results.append(result)
+        if result.failed_rows:
+            keep: list[dict[str, Any]] = []
+            for position, article in enumerate(batch.articles):
+                broken = result.row_failures.get(position)
+                if broken is None:
+                    keep.append(article)
+                    continue
+                rejection = Rejection(
+                    Reason.EXPECTATION_FAILED, "; ".join(broken), "validate", article["record_index"] or None
+                )
+                ref = FileRef(article["source_path"], article["size"], int(article["mtime"].timestamp() * 1e9))
+                batch.quarantine.append(
+                    _quarantine_row(
+                        ref,
+                        article["file_version"],
+                        rejection,
+                        article["content_sha256"],
+                        RunInfo(flow_run_id, Path(), 0, 0),
+                        batch.batch_id,
+                        now,
+                    )
+                )
+            batch.articles = keep
+    _settle_file_status(batch)
+    for table, rows in (("files", batch.files), ("quarantine", batch.quarantine)):
+        if rows and table in validator.suites:
+            results.append(validator.validate(table, table_from_rows(table, rows)))
+    validations = [
+        {
+            "validation_id": f"{batch.batch_id}:{r.suite}",
+            "suite": r.suite,
+            "success": r.success,
+            "evaluated_rows": r.evaluated_rows,
+            "failed_rows": len(r.failed_rows),
+            "evaluated_expectations": r.evaluated_expectations,
+            "failed_expectations": list(r.failed_expectations),
+            "details": json.dumps(r.details, ensure_ascii=False, default=str),
+            "flow_run_id": flow_run_id,
+            "batch_id": batch.batch_id,
+            "validated_at": now,
+        }
+        for r in results
+    ]
+    return ValidatedBatch(batch, results, validations)
+
+
+def _settle_file_status(batch: PreparedBatch) -> None:
+    """A landed-status file with no surviving article is a duplicate (all known) or quarantined (all rejected)."""
+    landed_per_file = Counter(a["source_path"] for a in batch.articles)
+    first_article: dict[str, str] = {}
+    for article in batch.articles:
+        first_article.setdefault(article["source_path"], article["article_id"])
+    for row in batch.files:
+        if row["status"] != FileStatus.LANDED.value:
+            continue
+        count = landed_per_file.get(row["source_path"], 0)
+        row["articles"] = count
+        if count:
+            row["article_id"] = first_article[row["source_path"]]
+        elif row.get("article_id"):
+            row["status"] = FileStatus.DUPLICATE.value
+        else:
+            row["status"] = FileStatus.QUARANTINED.value
+            reasons = [q["reason_code"] for q in batch.quarantine if q["source_path"] == row["source_path"]]
+            row["reason_code"] = reasons[0] if reasons else Reason.NO_BODY.value
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    batch_id: str
+    files: int
+    landed: int
+    duplicates: int
+    quarantined: int
+    articles: int
+    rows_quarantined: int
+    languages: Counter[str]
+    reasons: Counter[str]
+    results: list[SuiteResult]
+    seconds: float
+    quarantined_files: list[dict[str, str]]
+
+
+def land_batch(validated: ValidatedBatch, warehouse: Warehouse) -> BatchOutcome:
+    """Keep quarantined originals, then commit every table of the batch in one rename."""
+    batch = validated.prepared
+    kept: dict[str, str] = {path: warehouse.keep_original(data) for path, data in batch.originals.items()}
+    for row in batch.quarantine:
+        row["kept_as"] = kept.get(row["source_path"])
+    articles = table_from_rows("articles", batch.articles)
+    if articles.num_rows:
+        articles = articles.sort_by([("language", "ascending"), ("source_path", "ascending")])
+    tables = {
+        "files": table_from_rows("files", batch.files),
+        "articles": articles,
+        "quarantine": table_from_rows("quarantine", batch.quarantine),
+        "validations": table_from_rows("validations", validated.validations),
+    }
+    warehouse.commit({k: v for k, v in tables.items() if v.num_rows}, batch_id=batch.batch_id)
+    status = Counter(row["status"] for row in batch.files)
+    return BatchOutcome(
+        batch_id=batch.batch_id,
+        files=len(batch.files),
+        landed=status[FileStatus.LANDED.value],
+        duplicates=status[FileStatus.DUPLICATE.value],
+        quarantined=status[FileStatus.QUARANTINED.value],
+        articles=articles.num_rows,
+        rows_quarantined=len(batch.quarantine),
+        languages=Counter(a["language"] for a in batch.articles),
+        reasons=Counter(q["reason_code"] for q in batch.quarantine),
+        results=validated.results,
+        seconds=time.perf_counter() - batch.started,
+        quarantined_files=[
+            {"source_path": q["source_path"], "reason_code": q["reason_code"], "reason_detail": q["reason_detail"]}
+            for q in batch.quarantine
+        ],
+    )
+
+
+def deletion_rows(deleted: pa.Table, flow_run_id: str, batch_id: str) -> list[dict[str, Any]]:
+    now = utc_now()
+    return [
+        {
+            "source_path": row["source_path"],
+            "file_version": row["file_version"],
+            "size": 0,
+            "status": FileStatus.DELETED.value,
+            "article_id": row["article_id"],
+            "articles": 0,
+            "flow_run_id": flow_run_id,
+            "batch_id": batch_id,
+            "recorded_at": now,
+        }
+        for row in deleted.to_pylist()
+    ]
+
+
+def run_row(flow_run_id: str, **values: Any) -> pa.Table:
+    row = dict.fromkeys(SCHEMAS["runs"].names)
+    row.update(flow_run_id=flow_run_id, recorded_at=utc_now(), **values)
+    return table_from_rows("runs", [row])

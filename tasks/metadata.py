@@ -1,0 +1,150 @@
+"""Text → title, lede, counts, dates and quotations: cheap, deterministic, language-agnostic."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+WORDS_PER_MINUTE = 230  # adult silent reading of non-fiction
+_CJK_CHARS_PER_MINUTE = 500
+
+_WORD = re.compile(r"\w+(?:['’-]\w+)*")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_SENTENCE_END = re.compile(r"[.!?。！？؟।]+[\"'”’»)]*(?=\s|$)")
+_QUOTE = re.compile(r"“[^”]{2,}”|«[^»]{2,}»|„[^“”]{2,}[“”]|\"[^\"\n]{2,}\"|「[^」]{2,}」")
+
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
+_WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+_MONTH = "|".join(sorted((m for m in _MONTHS), key=len, reverse=True))
+_WEEKDAY = "|".join(_WEEKDAYS)
+_DATE_PATTERNS = (
+    # Monday (27 September) / Monday, 27 September 2021 / 27 Sept. 2021
+    re.compile(
+        rf"\b(?:(?P<wd>{_WEEKDAY})\s*[,(]?\s*)?(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?P<m>{_MONTH})\.?(?:,?\s+(?P<y>(?:19|20)\d\d))?\)?",
+        re.I,
+    ),
+    # September 27, 2021 / Monday, September 27
+    re.compile(
+        rf"\b(?:(?P<wd>{_WEEKDAY}),?\s+)?(?P<m>{_MONTH})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>(?:19|20)\d\d))?",
+        re.I,
+    ),
+    re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b"),
+    re.compile(r"\b(?:in|since|until|by|from|of)\s+(?P<y>(?:19|20)\d\d)\b", re.I),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DateMention:
+    text: str
+    year: int | None
+    month: int | None
+    day: int | None
+    weekday: str | None
+    resolved: date | None  # full date when year is written or inferred from the reference date
+
+
+@dataclass(frozen=True, slots=True)
+class TextMetadata:
+    title: str | None
+    lede: str | None
+    char_count: int
+    word_count: int
+    paragraph_count: int
+    sentence_count: int
+    reading_time_minutes: float
+    quote_count: int
+    dates: tuple[DateMention, ...] = field(default_factory=tuple)
+
+
+def paragraphs(text: str) -> list[str]:
+    """Blank-line separated blocks; single-newline text (one sentence per line) counts lines."""
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
+    if len(blocks) <= 1:
+        blocks = [line.strip() for line in text.split("\n") if line.strip()]
+    return blocks
+
+
+def count_words(text: str) -> int:
+    cjk = len(_CJK.findall(text))
+    return len(_WORD.findall(_CJK.sub(" ", text))) + cjk
+
+
+def _month(value: str) -> int:
+    return int(value) if value.isdigit() else _MONTHS[value.lower().rstrip(".")]
+
+
+def resolve_year(month: int, day: int, weekday: str | None, reference: date) -> int | None:
+    """The year of a day-month mention: the one whose weekday matches, nearest before the reference."""
+    for year in (
+        reference.year,
+        reference.year - 1,
+        reference.year + 1,
+        *range(reference.year - 2, reference.year - 7, -1),
+    ):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if weekday is None:
+            return int(reference.year if candidate <= reference else reference.year - 1)
+        if candidate.weekday() == _WEEKDAYS[weekday.lower()]:
+            return year
+    return None
+
+
+def find_dates(text: str, *, reference: date | None = None) -> tuple[DateMention, ...]:
+    """Dates written in the text, in order; day-month mentions get their year from ``reference``."""
+    found: dict[int, DateMention] = {}
+    taken: list[range] = []
+    for pattern in _DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            span = range(match.start(), match.end())
+            if any(span.start < t.stop and t.start < span.stop for t in taken):
+                continue
+            groups = match.groupdict()
+            year = int(groups["y"]) if groups.get("y") else None
+            month = _month(groups["m"]) if groups.get("m") else None
+            day = int(groups["d"]) if groups.get("d") else None
+            if day is not None and not 1 <= day <= 31:
+                continue
+            weekday = groups.get("wd")
+            weekday = weekday.capitalize() if weekday else None
+            resolved: date | None = None
+            if month and day:
+                if year is None and reference is not None:
+                    year_guess = resolve_year(month, day, weekday, reference)
+                else:
+                    year_guess = year
+                if year_guess is not None:
+                    try:
+                        resolved = date(year_guess, month, day)
+                    except ValueError:
+                        resolved = None
+            taken.append(span)
+            found[match.start()] = DateMention(match.group(0).strip(), year, month, day, weekday, resolved)
+    return tuple(found[k] for k in sorted(found))
+
+
+def extract_metadata(text: str, *, title: str | None = None, reference: date | None = None) -> TextMetadata:
+    """Counts and simple structure of an article's text."""
+    blocks = paragraphs(text)
+    body = blocks[1:] if title and blocks and blocks[0] == title else blocks
+    lede = body[0] if body else None
+    words = count_words(text)
+    cjk = len(_CJK.findall(text))
+    minutes = (words - cjk) / WORDS_PER_MINUTE + cjk / _CJK_CHARS_PER_MINUTE
+    sentences = len(_SENTENCE_END.findall(text)) or (1 if text.strip() else 0)
+    return TextMetadata(
+        title=title,
+        lede=lede,
+        char_count=len(text),
+        word_count=words,
+        paragraph_count=len(blocks),
+        sentence_count=sentences,
+        reading_time_minutes=round(minutes, 2),
+        quote_count=len(_QUOTE.findall(text)),
+        dates=find_dates(text, reference=reference),
+    )

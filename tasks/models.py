@@ -1,0 +1,79 @@
+"""Values that travel between pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Reason(StrEnum):
+    """Stable quarantine reason codes (documented in README; never rename, only add)."""
+
+    EMPTY = "empty"  # zero bytes or whitespace only
+    NO_TEXT = "no_text"  # decodes, but has no letters (digits, punctuation, emoji)
+    BINARY = "binary"  # not text: magic number or control bytes
+    DECODE_ERROR = "decode_error"  # no encoding decodes it to plausible text
+    TOO_LARGE = "too_large"  # over max_file_bytes, or a line over the line cap
+    DECOMPRESSION_BOMB = "decompression_bomb"  # gunzipped size over max_decompressed_bytes
+    GZIP_ERROR = "gzip_error"  # truncated or corrupt .gz
+    UNSUPPORTED_FORMAT = "unsupported_format"  # extension we do not read
+    PARSE_ERROR = "parse_error"  # malformed JSON / JSONL line
+    WRONG_SHAPE = "wrong_shape"  # valid JSON, but not an article object
+    NO_BODY = "no_body"  # HTML/JSON without article text
+    UNREADABLE = "unreadable"  # permission denied or I/O error
+    VANISHED = "vanished"  # deleted between discovery and read
+    CHANGED_DURING_READ = "changed_during_read"  # size/mtime moved while reading
+    PATH_ESCAPE = "path_escape"  # symlink pointing outside the source root
+    SYMLINK_LOOP = "symlink_loop"  # symlink that resolves to itself
+    NOT_A_FILE = "not_a_file"  # FIFO, socket, device
+    EXPECTATION_FAILED = "expectation_failed"  # Great Expectations rejected the row
+
+
+class FileStatus(StrEnum):
+    LANDED = "landed"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file version found under the source root (not yet read)."""
+
+    source_path: str  # POSIX path relative to the source root
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A domain failure: the file or row goes to quarantine with this reason."""
+
+    reason_code: Reason
+    detail: str
+    stage: str
+    record_index: int | None = None  # JSONL line number (1-based) when the failure is one row
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One article extracted from a file, before enrichment."""
+
+    text: str
+    record_index: int  # 0 for single-article files, line number for JSONL
+    title: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)  # metadata found in the source (JSON keys, HTML meta)
+
+
+@dataclass(slots=True)
+class FileResult:
+    """Everything the enrichment worker learned about one file version."""
+
+    ref: FileRef
+    content_sha256: str | None
+    encoding: str | None
+    format: str | None
+    articles: list[dict[str, Any]]
+    rejections: list[Rejection]
+    raw: bytes | None = None  # original bytes, kept only when the file is (partly) quarantined

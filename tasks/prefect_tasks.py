@@ -1,0 +1,92 @@
+"""The only tasks/ module that imports Prefect: thin @task wrappers over the pure steps.
+
+Tasks are coarse (one per batch and stage): Prefect's per-task overhead is ~20 ms, an article ~5 ms.
+Inputs are large and not worth hashing, so no task caches (``cache_policy=NONE``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pyarrow as pa
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
+
+from tasks.discover import scan
+from tasks.ingest import (
+    BatchOutcome,
+    Changes,
+    Ledger,
+    MapFn,
+    PreparedBatch,
+    RunInfo,
+    ValidatedBatch,
+    land_batch,
+    prepare_batch,
+    validate_batch,
+)
+from tasks.quality import Validator
+from tasks.storage import Warehouse
+
+
+@task(name="discover", cache_policy=NONE, retries=2, retry_delay_seconds=2)
+def discover_changes(source: Path, ledger: Ledger, min_age_seconds: float) -> Changes:
+    started = time.perf_counter()
+    now_ns = time.time_ns()
+    changes = ledger.changes(scan(source), now_ns=now_ns, min_age_ns=int(min_age_seconds * 1e9))
+    logger = get_run_logger()
+    logger.info(
+        "discover: %d files seen, %d new or changed, %d deferred (modified < %.0fs ago), %d deleted in %.2fs",
+        changes.files_seen,
+        changes.pending.num_rows,
+        changes.deferred,
+        min_age_seconds,
+        changes.deleted.num_rows,
+        time.perf_counter() - started,
+    )
+    if changes.deletions_suppressed:
+        logger.warning("the source folder looks empty but the ledger has live files: not marking them deleted")
+    return changes
+
+
+@task(name="enrich-batch", cache_policy=NONE)
+def enrich_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) -> PreparedBatch:
+    batch = prepare_batch(rows, info, ledger, map_fn)
+    get_run_logger().info(
+        "enrich: %d files → %d articles, %d rejections in %.2fs",
+        rows.num_rows,
+        len(batch.articles),
+        len(batch.quarantine),
+        time.perf_counter() - batch.started,
+    )
+    return batch
+
+
+@task(name="validate-batch", cache_policy=NONE)
+def validate(batch: PreparedBatch, validator: Validator, flow_run_id: str) -> ValidatedBatch:
+    started = time.perf_counter()
+    validated = validate_batch(batch, validator, flow_run_id)
+    failed = {r.suite: len(r.failed_rows) for r in validated.results if not r.success}
+    get_run_logger().info(
+        "validate: %d suites, %s in %.2fs",
+        len(validated.results),
+        f"failures {failed}" if failed else "all passed",
+        time.perf_counter() - started,
+    )
+    return validated
+
+
+@task(name="land-batch", cache_policy=NONE, retries=2, retry_delay_seconds=1)
+def land(validated: ValidatedBatch, warehouse: Warehouse) -> BatchOutcome:
+    outcome = land_batch(validated, warehouse)
+    get_run_logger().info(
+        "land: batch %s committed: %d landed, %d duplicates, %d quarantined files, %d articles (%.2fs total)",
+        outcome.batch_id,
+        outcome.landed,
+        outcome.duplicates,
+        outcome.quarantined,
+        outcome.articles,
+        outcome.seconds,
+    )
+    return outcome

@@ -1,0 +1,52 @@
+"""Every knob of the pipeline, read once at the entry point and passed down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """Pipeline configuration; environment variables use the ``WIREHOUSE_`` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="WIREHOUSE_", extra="ignore")
+
+    source: Path = Field(Path("seeds"), description="folder scanned for article files (recursive)")
+    warehouse: Path = Field(Path("warehouse"), description="where Parquet, the ledger and wirehouse.duckdb live")
+    expectations: Path = Field(
+        PROJECT_ROOT / "expectations", description="hand-written Great Expectations suites, one per table"
+    )
+    sql: Path = Field(PROJECT_ROOT / "warehouse" / "sql", description="view DDL and example queries")
+
+    batch_size: int = Field(
+        1000, ge=1, description="articles per committed batch: amortises task overhead, keeps memory flat"
+    )
+    workers: int = Field(
+        default_factory=_default_workers, ge=1, description="enrichment processes (langdetect is CPU bound)"
+    )
+    max_file_bytes: int = Field(
+        20_000_000, ge=1, description="larger files are quarantined as too_large without reading them"
+    )
+    max_decompressed_bytes: int = Field(50_000_000, ge=1, description="cap on gunzipped size (stops gzip bombs)")
+    min_age_seconds: float = Field(
+        2.0, ge=0, description="files modified more recently are still being written: defer them"
+    )
+    lock: Literal["wait", "skip"] = Field(
+        "wait", description="what a second concurrent run does: wait for the lock or skip"
+    )
+    lock_timeout_seconds: float = Field(3600, ge=0, description="how long 'wait' waits before giving up")
+    fail_share: float = Field(
+        0.2, ge=0, le=1, description="a suite failing on more than this share of rows fails the run"
+    )
+    cron: str = Field("*/15 * * * *", description="schedule of the served deployment")
+    progress: bool = Field(False, description="show a progress bar while enriching (the CLI turns it on in a terminal)")

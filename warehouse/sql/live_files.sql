@@ -1,0 +1,2 @@
+-- How many source files the ledger believes are present (a guard against an unmounted source).
+SELECT count(*) FROM file_status WHERE status <> 'deleted';
