@@ -113,8 +113,8 @@ def print_summary(summary: Any) -> None:
         console.print(
             "quarantine: " + ", ".join(f"{code} {n}" for code, n in summary.reasons.most_common()), soft_wrap=True
         )
-    console.print(f"warehouse: {summary.warehouse}  ({summary.seconds:.1f}s)")
-    console.print(
+    console.print(f"warehouse: {summary.warehouse}  ({summary.seconds:.1f}s)", soft_wrap=True)
+    print(
         'query: .venv/bin/wirehouse sql "SELECT language, count(*) AS articles FROM articles GROUP BY 1 ORDER BY 2 DESC"'
     )
 

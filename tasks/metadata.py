@@ -91,7 +91,7 @@ def resolve_year(month: int, day: int, weekday: str | None, reference: date) -> 
         if weekday is None:
             return int(reference.year if candidate <= reference else reference.year - 1)
         if candidate.weekday() == _WEEKDAYS[weekday.lower()]:
-            return year
+            return int(year)
     return None
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 DB_FILE = "wirehouse.duckdb"
 DUCKDB_STORAGE_VERSION = "v1.5.0"  # readable by the duckdb-cli 1.5 executable as well as newer clients
 TABLE_FILES = ("articles", "files", "quarantine", "validations", "runs")
+SCHEMA_BATCH = "00000000T000000000000Z-schema"  # empty files of every table: views never match nothing
 
 _TS = pa.timestamp("us", tz="UTC")
 _ALTERNATIVE = pa.struct([("code", pa.string()), ("probability", pa.float64())])
@@ -198,15 +199,57 @@ class Warehouse:
             os.replace(tmp_link, self.current)
         if not any(self.current.glob("batch=*")):
             empty = {name: schema.empty_table() for name, schema in SCHEMAS.items()}
-            self.commit(empty, batch_id="00000000T000000000000Z-schema")
+            self.commit(empty, batch_id=SCHEMA_BATCH)
+
+    def batch_dirs(self) -> list[Path]:
+        """Committed batch directories of the live generation, oldest first."""
+        return sorted(self.current.resolve().glob("batch=*"))
+
+    def swap_generation(self, build: Callable[[Path], None]) -> Path:
+        """Replace the whole live generation atomically (for compaction and re-enrichment).
+
+        ``build`` fills a fresh generation folder (hard-link the batch files it keeps, write the ones it
+        changes); then the ``current`` symlink is replaced in one rename. Readers see the old generation or
+        the new one, never a mix. The old generation is deleted by the next ``recover()``, once in-flight
+        queries are long done.
+        """
+        live = self.current.resolve()
+        number = int(live.name.removeprefix("gen-")) + 1
+        generation = self.data / f"gen-{number:06d}"
+        if generation.exists():  # left by a build that crashed before the swap
+            shutil.rmtree(generation)
+        generation.mkdir()
+        schema_batch = generation / f"batch={SCHEMA_BATCH}"
+        schema_batch.mkdir()
+        for name, schema in SCHEMAS.items():  # every view's glob must keep matching
+            pq.write_table(schema.empty_table(), schema_batch / f"{name}.parquet", compression="zstd")
+        build(generation)
+        for path in generation.rglob("*"):
+            if path.is_file():
+                _fsync(path)
+        for batch in generation.glob("batch=*"):
+            _fsync(batch)
+        _fsync(generation)
+        tmp_link = self.data / f".current-{uuid4().hex[:8]}"
+        tmp_link.symlink_to(generation.name)
+        os.replace(tmp_link, self.current)
+        _fsync(self.data)
+        return generation
 
     def recover(self) -> list[str]:
-        """Remove batches that never reached their commit point (a crashed or killed writer)."""
+        """Remove what never reached a commit point (a crashed or killed writer) and retired generations."""
         removed = []
         if self.staging.exists():
             for orphan in self.staging.iterdir():
                 shutil.rmtree(orphan, ignore_errors=True)
                 removed.append(orphan.name)
+        live = self.current.resolve().name if self.current.exists() else None
+        for generation in self.data.glob("gen-*"):
+            if generation.name != live:
+                shutil.rmtree(generation, ignore_errors=True)
+                removed.append(generation.name)
+        for link in self.data.glob(".current-*"):
+            link.unlink(missing_ok=True)
         for tmp in self.kept.glob("**/.tmp-*"):
             tmp.unlink(missing_ok=True)
             removed.append(tmp.name)
@@ -215,6 +258,8 @@ class Warehouse:
     def commit(self, tables: Mapping[str, pa.Table], *, batch_id: str) -> Path:
         """Write tables under staging, fsync, then publish them with one directory rename."""
         stage = self.staging / batch_id
+        if stage.exists():  # a retried task: start the batch over
+            shutil.rmtree(stage)
         stage.mkdir(parents=True)
         for name, table in tables.items():
             path = stage / f"{name}.parquet"
