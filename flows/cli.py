@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -16,9 +15,14 @@ from rich.table import Table
 
 from tasks.settings import Settings
 
+try:  # typer ≥ 0.2x vendors its own click: its exceptions are the ones raised
+    from typer._click import exceptions as cli_errors
+except ImportError:  # pragma: no cover - older typer on plain click
+    from click import exceptions as cli_errors  # type: ignore[no-redef]
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ingest, enrich, validate and query news articles.")
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 QUIET_OFFLINE = {
     "DO_NOT_TRACK": "1",
@@ -29,7 +33,7 @@ QUIET_OFFLINE = {
 }
 
 
-class UsageProblem(click.UsageError):
+class UsageProblem(cli_errors.UsageError):
     """A bad command line or configuration: one line on stderr, exit code 2."""
 
 
@@ -215,15 +219,17 @@ def main() -> None:
         os.environ.setdefault(key, value)
     try:
         app(standalone_mode=False)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         sys.exit(done.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         errors.print("aborted")
         sys.exit(130)
-    except click.UsageError as error:
+    except cli_errors.NoArgsIsHelpError:
+        sys.exit(2)  # the help text is already printed
+    except cli_errors.UsageError as error:
         errors.print(f"wirehouse: error: {error.format_message()}", markup=False, highlight=False)
         sys.exit(2)
-    except click.ClickException as error:
+    except cli_errors.ClickException as error:
         errors.print(f"wirehouse: error: {error.format_message()}", markup=False, highlight=False)
         sys.exit(error.exit_code)
 
