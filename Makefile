@@ -12,7 +12,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean ui
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/wirehouse run --source seeds --warehouse warehouse
+
+# The Prefect UI on loopback, its database under .prefect/; runs appear once PREFECT_API_URL points at it.
+ui: $(STAMP)
+	@echo "Prefect UI: http://127.0.0.1:4200   (then: export PREFECT_API_URL=http://127.0.0.1:4200/api)"
+	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from flows.ingest_articles import ingest_articles
+from tasks.enrich import ENRICHER_VERSION
 from tasks.settings import Settings
 
 DEPLOYMENT_NAME = "scheduled"
+DEPLOYMENT = f"ingest-articles/{DEPLOYMENT_NAME}"
+
+
+def deployment_tags(settings: Settings) -> list[str]:
+    """Tags shown on the deployment and its runs: filter the UI by source folder or enricher version."""
+    folder = str(settings.source).rstrip("/").rsplit("/", 1)[-1] or str(settings.source)
+    return ["wirehouse", f"source:{folder}", f"enricher:{ENRICHER_VERSION}"]
 
 
 def serve_ingestion(settings: Settings) -> None:
-    """Serve the flow: the Prefect UI shows the deployment, its schedule and every run."""
+    """Serve the flow: the Prefect UI shows the deployment, its schedule and every run.
+
+    Stopping the process (Ctrl-C, SIGTERM) pauses the schedule; serving again resumes it.
+    """
     ingest_articles.serve(
         name=DEPLOYMENT_NAME,
         cron=settings.cron,
         parameters={"settings": settings.model_dump(mode="json")},
         description=f"Ingest new and changed articles from {settings.source} into {settings.warehouse}.",
-        tags=["wirehouse"],
+        tags=deployment_tags(settings),
+        version=ENRICHER_VERSION,
     )

@@ -1,0 +1,2 @@
+-- wirehouse docs: every quarantined file and row, for the quarantine checkpoint.
+SELECT * FROM quarantine;
