@@ -1,0 +1,196 @@
+"""``python -m bench``: the full ``wirehouse run`` against the raw-langdetect all-cores ceiling.
+
+Generates a synthetic source of N articles, measures (a) plain langdetect over the same texts on all
+cores and (b) ``wirehouse run`` end to end in a subprocess (Prefect start included), then a no-op
+re-run, a run with 1% new files, three DuckDB queries, and two scale checks that need no langdetect
+(a no-op poll over 100k landed files, ``GROUP BY language`` over 1M rows). Prints a table and writes
+``bench/results/<time>-n<N>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import corpus, measure, scale
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _count(db: Path, statement: str) -> int:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as connection:
+        row = connection.execute(statement).fetchone()
+    return int(row[0]) if row else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000, help="articles in the synthetic source (default 20,000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=_cores(), help="processes for both sides (default: all)")
+    parser.add_argument("--runner", choices=["local", "dask"], default="local", help="wirehouse run --runner")
+    parser.add_argument("--batch-size", type=int, default=None, help="wirehouse run --batch-size")
+    parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one, removed)")
+    parser.add_argument("--noop-files", type=int, default=100_000, help="files in the no-op poll check (0: skip)")
+    parser.add_argument("--query-rows", type=int, default=1_000_000, help="rows in the DuckDB check (0: skip)")
+    args = parser.parse_args()
+
+    work = args.dir or Path(tempfile.mkdtemp(prefix=f"wirehouse-bench-{args.n}-"))
+    source, warehouse = work / "source", work / "warehouse"
+    for path in (source, warehouse):
+        shutil.rmtree(path, ignore_errors=True)
+    env = {
+        "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(measure.ROOT / ".prefect")),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+        "GX_ANALYTICS_ENABLED": "false",
+    }
+    run_args = ["run", "--source", str(source), "--warehouse", str(warehouse), "--min-age", "0"]
+    run_args += ["--workers", str(args.workers), "--runner", args.runner]
+    if args.batch_size:
+        run_args += ["--batch-size", str(args.batch_size)]
+    result: dict[str, Any] = {
+        "n": args.n,
+        "seed": args.seed,
+        "workers": args.workers,
+        "runner": args.runner,
+        "machine": {"cores": _cores(), "python": platform.python_version(), "platform": platform.platform()},
+        "load_before": os.getloadavg(),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    print(f"bench: N={args.n} workers={args.workers} runner={args.runner} in {work}  (load {os.getloadavg()})")
+
+    started = time.perf_counter()
+    result["corpus"] = corpus.write(source, args.n, seed=args.seed)
+    result["corpus"]["seconds"] = round(time.perf_counter() - started, 2)
+    print(f"  corpus: {result['corpus']}")
+
+    texts, seconds = measure.ceiling(corpus.texts(args.n, seed=args.seed), args.workers)
+    result["ceiling"] = {"texts": texts, "seconds": round(seconds, 3), "per_s": round(texts / seconds, 1)}
+    print(f"  ceiling: {texts} texts in {seconds:.1f}s")
+
+    full = measure.wirehouse(*run_args, env=env)
+    if full.returncode:
+        print(full.stdout_tail, full.stderr_tail)
+        raise SystemExit(f"wirehouse run failed ({full.returncode})")
+    articles = _count(warehouse / "wirehouse.duckdb", "SELECT count(*) FROM articles")
+    result["run"] = {**measure.as_dict(full), "articles": articles, "per_s": round(articles / full.seconds, 1)}
+    result["ratio"] = round(result["run"]["per_s"] / result["ceiling"]["per_s"], 3)
+    print(f"  run: {articles} articles in {full.seconds:.1f}s, peak RSS {full.peak_rss_tree_mb} MB (tree)")
+
+    noop = measure.wirehouse(*run_args, env=env)
+    result["noop"] = measure.as_dict(noop)
+    print(f"  no-op re-run: {noop.seconds:.1f}s")
+
+    extra = max(1, args.n // 100)
+    result["incremental_corpus"] = corpus.write(source, args.n + extra, seed=args.seed, start=args.n)
+    incremental = measure.wirehouse(*run_args, env=env)
+    result["incremental"] = {**measure.as_dict(incremental), "new_files": extra}
+    print(f"  1% new ({extra} files): {incremental.seconds:.1f}s")
+
+    result["queries"] = measure.queries(warehouse / "wirehouse.duckdb")
+    print(f"  queries: {result['queries']}")
+
+    if args.noop_files:
+        scale_source, scale_warehouse = work / "noop-source", work / "noop-warehouse"
+        shutil.rmtree(scale_source, ignore_errors=True)
+        shutil.rmtree(scale_warehouse, ignore_errors=True)
+        from tasks.settings import Settings
+        from tasks.storage import Warehouse
+
+        home = Warehouse(scale_warehouse)
+        scale.landed_source(scale_source, home, args.noop_files)
+        result["noop_scale"] = {"in_process": scale.noop_discovery(scale_source, home, Settings())}
+        poll = measure.wirehouse(
+            "run", "--source", str(scale_source), "--warehouse", str(scale_warehouse), "--min-age", "0", env=env
+        )
+        empty_source = work / "empty-source"
+        empty_source.mkdir(exist_ok=True)
+        baseline = measure.wirehouse(
+            "run", "--source", str(empty_source), "--warehouse", str(work / "empty-warehouse"), env=env
+        )
+        result["noop_scale"].update(
+            {"run_s": poll.seconds, "empty_run_s": baseline.seconds, "beyond_empty_s": poll.seconds - baseline.seconds}
+        )
+        print(f"  no-op poll over {args.noop_files} landed files: {result['noop_scale']}")
+    if args.query_rows:
+        from tasks.storage import Warehouse
+
+        big = Warehouse(work / "query-warehouse")
+        shutil.rmtree(big.root, ignore_errors=True)
+        batches = scale.million_articles(big, args.query_rows)
+        result["query_scale"] = {
+            "rows": args.query_rows,
+            "batches": batches,
+            "queries": measure.queries(
+                big.db_path, {"articles per language": measure.QUERIES["articles per language"]}
+            ),
+        }
+        print(f"  {args.query_rows} rows in {batches} batches: {result['query_scale']['queries']}")
+
+    result["load_after"] = os.getloadavg()
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-n{args.n}-{args.runner}.json"
+    out.write_text(json.dumps(result, indent=2, default=str))
+    _table(result)
+    print(f"results: {out}")
+    if args.dir is None:
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+def _table(r: dict[str, Any]) -> None:
+    rows = [
+        (
+            "ceiling: langdetect on all cores",
+            f"{r['ceiling']['per_s']:.0f} articles/s ({r['ceiling']['seconds']:.1f} s)",
+        ),
+        ("wirehouse run, end to end", f"{r['run']['per_s']:.0f} articles/s ({r['run']['seconds']:.1f} s)"),
+        ("ratio run / ceiling", f"{r['ratio']:.2f}"),
+        ("peak RSS (CLI + workers + Prefect server)", f"{r['run']['peak_rss_tree_mb']:.0f} MB"),
+        ("peak RSS (CLI process alone)", f"{r['run']['peak_rss_main_mb']:.0f} MB"),
+        ("no-op re-run", f"{r['noop']['seconds']:.1f} s"),
+        (f"run with 1% new files ({r['incremental']['new_files']})", f"{r['incremental']['seconds']:.1f} s"),
+    ]
+    rows += [
+        (f"query: {name}", f"{q['best_ms']:.0f} ms (first {q['first_ms']:.0f})") for name, q in r["queries"].items()
+    ]
+    if "noop_scale" in r:
+        s = r["noop_scale"]
+        rows.append(
+            (
+                f"no-op poll, {s['in_process']['files']} landed files",
+                f"discover+diff {s['in_process']['total_s']:.2f} s; run {s['run_s']:.1f} s vs empty {s['empty_run_s']:.1f} s",
+            )
+        )
+    if "query_scale" in r:
+        q = r["query_scale"]["queries"]["articles per language"]
+        rows.append(
+            (
+                f"GROUP BY language, {r['query_scale']['rows']} rows",
+                f"{q['best_ms']:.0f} ms (first {q['first_ms']:.0f})",
+            )
+        )
+    width = max(len(name) for name, _ in rows)
+    print(f"\nN={r['n']} · {r['machine']['cores']} cores · workers {r['workers']} · runner {r['runner']}")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""What the benchmark measures: the langdetect ceiling, a timed ``wirehouse run`` with its process tree's RSS,
+discovery at scale, and DuckDB queries."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+WIREHOUSE = Path(sys.executable).with_name("wirehouse")
+
+
+def _warm() -> None:
+    from langdetect import DetectorFactory
+    from langdetect.detector_factory import init_factory
+
+    DetectorFactory.seed = 0
+    init_factory()
+
+
+def _detect(text: str) -> str:
+    from langdetect import detect_langs
+    from langdetect.lang_detect_exception import LangDetectException
+
+    try:
+        return str(detect_langs(text)[0].lang)
+    except LangDetectException:
+        return "und"
+
+
+def ceiling(texts: Iterable[str], workers: int) -> tuple[int, float]:
+    """(texts, seconds) of plain langdetect over ``texts`` on ``workers`` processes, pool start included."""
+    started = time.perf_counter()
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_warm) as pool:
+        count = sum(1 for _ in pool.imap_unordered(_detect, texts, chunksize=32))
+    return count, time.perf_counter() - started
+
+
+def _tree_rss(root_pid: int) -> tuple[int, int]:
+    """(sum of RSS over root_pid and its descendants, RSS of root_pid) in bytes, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)  # fields[1] = ppid
+        rss[pid] = int(fields[21]) * page  # fields[21] = rss in pages
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total, rss.get(root_pid, 0)
+
+
+@dataclass
+class RunResult:
+    seconds: float
+    returncode: int
+    peak_rss_tree_mb: float  # the CLI, its enrichment workers and Prefect's ephemeral server, summed
+    peak_rss_main_mb: float
+    max_rss_single_child_mb: float  # getrusage(RUSAGE_CHILDREN): the largest single process
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def wirehouse(*args: str, env: dict[str, str] | None = None, poll_s: float = 0.1) -> RunResult:
+    """Run the ``wirehouse`` command end to end in a subprocess, polling its process tree's RSS."""
+    environment = {**os.environ, **(env or {})}
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [str(WIREHOUSE), *args], cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    peaks = [0, 0]
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            tree, main = _tree_rss(process.pid)
+            peaks[0], peaks[1] = max(peaks[0], tree), max(peaks[1], main)
+            done.wait(poll_s)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    out, err = process.communicate()
+    seconds = time.perf_counter() - started
+    done.set()
+    poller.join()
+    child_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return RunResult(
+        seconds=round(seconds, 3),
+        returncode=process.returncode,
+        peak_rss_tree_mb=round(peaks[0] / 2**20, 1),
+        peak_rss_main_mb=round(peaks[1] / 2**20, 1),
+        max_rss_single_child_mb=round(child_max / 2**20, 1),
+        stdout_tail=out.decode(errors="replace")[-1500:],
+        stderr_tail=err.decode(errors="replace")[-3000:],
+    )
+
+
+QUERIES = {
+    "articles per language": "SELECT language, count(*) FROM articles GROUP BY 1",
+    "newest 20 English headlines": (
+        "SELECT ingested_at, coalesce(title, left(lede, 80)) FROM articles WHERE language = 'en' "
+        "ORDER BY ingested_at DESC LIMIT 20"
+    ),
+    "quarantine reasons": "SELECT reason_code, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC",
+}
+
+
+def queries(db_path: Path, statements: dict[str, str] = QUERIES, repeat: int = 5) -> dict[str, dict[str, float]]:
+    """Cold (first) and best-of-``repeat`` milliseconds per query, through wirehouse.duckdb read-only."""
+    import duckdb
+
+    results = {}
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        for name, statement in statements.items():
+            timings = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                connection.execute(statement).fetchall()
+                timings.append((time.perf_counter() - started) * 1000)
+            results[name] = {"first_ms": round(timings[0], 1), "best_ms": round(min(timings), 1)}
+    return results
+
+
+def as_dict(result: RunResult) -> dict[str, Any]:
+    return asdict(result)

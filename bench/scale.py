@@ -1,0 +1,125 @@
+"""Scale checks that need no langdetect: a 100k-file no-op poll and a 1M-row articles table.
+
+Both build their warehouse directly with the storage APIs (``Warehouse.commit``), the way landed data
+looks after many runs, so they take seconds instead of hours of language detection.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pyarrow as pa
+
+from tasks.discover import scan
+from tasks.ingest import Ledger
+from tasks.settings import Settings
+from tasks.storage import SCHEMAS, Warehouse, new_batch_id, refresh_views, utc_now
+
+LANGUAGES = ("en", "de", "fr", "es", "ru", "zh", "ja", "ar", "pt", "it", "nl", "pl", "ko", "tr", "sv", "uk")
+
+
+def _full(name: str, columns: dict[str, pa.Array], rows: int) -> pa.Table:
+    schema = SCHEMAS[name]
+    return pa.table([columns[f.name] if f.name in columns else pa.nulls(rows, f.type) for f in schema], schema=schema)
+
+
+def landed_source(source: Path, warehouse: Warehouse, files: int, *, per_batch: int = 10_000) -> None:
+    """``files`` tiny source files and a warehouse whose ledger already holds every one of them (landed)."""
+    warehouse.initialise()
+    now = utc_now()
+    for start in range(0, files, per_batch):
+        paths, sizes, mtimes = [], [], []
+        for index in range(start, min(files, start + per_batch)):
+            relative = f"d{index // 1000:04d}/f{index:07d}.txt"
+            path = source / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"x")
+            info = path.stat()
+            paths.append(relative)
+            sizes.append(info.st_size)
+            mtimes.append(info.st_mtime_ns)
+        rows = len(paths)
+        ledger = {
+            "source_path": pa.array(paths),
+            "file_version": pa.array([1] * rows, pa.int32()),
+            "size": pa.array(sizes, pa.int64()),
+            "mtime_ns": pa.array(mtimes, pa.int64()),
+            "status": pa.array(["landed"] * rows),
+            "articles": pa.array([1] * rows, pa.int32()),
+            "recorded_at": pa.array([now] * rows, SCHEMAS["files"].field("recorded_at").type),
+        }
+        warehouse.commit({"files": _full("files", ledger, rows)}, batch_id=new_batch_id(utc_now()))
+
+
+def noop_discovery(source: Path, warehouse: Warehouse, settings: Settings) -> dict[str, float]:
+    """Seconds of what a no-op run does besides Prefect: open the ledger, scan, diff (in DuckDB)."""
+    started = time.perf_counter()
+    ledger = Ledger(warehouse, settings.sql)
+    opened = time.perf_counter()
+    found = list(scan(source))
+    scanned = time.perf_counter()
+    changes = ledger.changes(iter(found), now_ns=time.time_ns(), min_age_ns=0)
+    diffed = time.perf_counter()
+    ledger.close()
+    assert changes.pending.num_rows == 0, changes.pending.num_rows
+    return {
+        "files": changes.files_seen,
+        "ledger_open_s": round(opened - started, 3),
+        "scan_s": round(scanned - opened, 3),
+        "diff_s": round(diffed - scanned, 3),
+        "total_s": round(diffed - started, 3),
+    }
+
+
+def million_articles(warehouse: Warehouse, rows: int, *, per_batch: int = 10_000) -> int:
+    """Commit ``rows`` synthetic articles (and their ledger rows) in batches of ``per_batch``; return batches."""
+    warehouse.initialise()
+    now = utc_now()
+    ts = SCHEMAS["articles"].field("ingested_at").type
+    batches = 0
+    for start in range(0, rows, per_batch):
+        count = min(per_batch, rows - start)
+        paths = pa.array([f"d{i // 1000:04d}/a{i:07d}.txt" for i in range(start, start + count)])
+        ones = pa.array([1] * count, pa.int32())
+        articles = {
+            "article_id": pa.array([f"{i:064x}" for i in range(start, start + count)]),
+            "source_path": paths,
+            "file_version": ones,
+            "language": pa.array([LANGUAGES[i % len(LANGUAGES)] for i in range(start, start + count)]),
+            "language_confidence": pa.array([0.99] * count, pa.float64()),
+            "title": pa.array([f"Article {i}" for i in range(start, start + count)]),
+            "text": pa.array([f"Synthetic article number {i}." for i in range(start, start + count)]),
+            "char_count": pa.array([30] * count, SCHEMAS["articles"].field("char_count").type),
+            "ingested_at": pa.array([now] * count, ts),
+        }
+        files = {
+            "source_path": paths,
+            "file_version": ones,
+            "size": pa.array([30] * count, pa.int64()),
+            "mtime_ns": pa.array([0] * count, pa.int64()),
+            "status": pa.array(["landed"] * count),
+            "articles": ones,
+            "recorded_at": pa.array([now] * count, SCHEMAS["files"].field("recorded_at").type),
+        }
+        warehouse.commit(
+            {"articles": _full("articles", articles, count), "files": _full("files", files, count)},
+            batch_id=new_batch_id(utc_now()),
+        )
+        batches += 1
+    refresh_views(warehouse, Settings().sql)
+    return batches
+
+
+def tidy(path: Path) -> None:
+    if path.exists():
+        for root, dirs, files in os.walk(path, topdown=False):
+            for name in files:
+                os.unlink(os.path.join(root, name))
+            for name in dirs:
+                full = os.path.join(root, name)
+                if os.path.islink(full):
+                    os.unlink(full)
+                else:
+                    os.rmdir(full)
