@@ -66,13 +66,16 @@ def collect(warehouse: Warehouse, sql_dir: Path) -> ReportData:
             {k: int(v or 0) for k, v in totals.items()}, runs, languages, dict(quarantine), dict(validations)
         )
         views = {r[0] for r in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        columns = _columns(connection, "articles")
         if "entities" in views:
-            columns = _columns(connection, "entities")
-            name = next((c for c in _ENTITY_COLUMNS if c in columns), None)
+            entity_columns = _columns(connection, "entities")
+            name = next((c for c in _ENTITY_COLUMNS if c in entity_columns), None)
             if name:
                 rows = connection.execute(_sql(sql_dir, "entities").replace("{entity}", _ident(name))).fetchall()
                 data.entities = [(str(e), int(n)) for e, n in rows]
-        columns = _columns(connection, "articles")
+        elif columns.get("entities", "").startswith("STRUCT(") and "name" in columns["entities"]:
+            rows = connection.execute(_sql(sql_dir, "article_entities")).fetchall()
+            data.entities = [(str(e), int(n)) for e, n in rows]
         country = next((c for c in _COUNTRY_COLUMNS if c in columns), None)
         if country:
             expression = _ident(country) if columns[country].endswith("[]") else f"[{_ident(country)}]"
