@@ -52,7 +52,8 @@ def _require_warehouse(settings: Settings) -> None:
 
 
 SourceOption = Annotated[
-    Path | None, typer.Option("--source", help="folder to ingest [env WIREHOUSE_SOURCE; default seeds/]")
+    str | None,
+    typer.Option("--source", help="folder or URL (s3://bucket/prefix/, gs://, az://) [env WIREHOUSE_SOURCE; default seeds/]"),
 ]
 WarehouseOption = Annotated[
     Path | None, typer.Option("--warehouse", help="warehouse folder [env WIREHOUSE_WAREHOUSE; default warehouse/]")
@@ -67,6 +68,13 @@ def run(
     workers: Annotated[int | None, typer.Option(help="enrichment processes (default: all cores)")] = None,
     min_age: Annotated[float | None, typer.Option("--min-age", help="defer files modified fewer seconds ago")] = None,
     lock: Annotated[str | None, typer.Option(help="if another run holds the warehouse: wait | skip")] = None,
+    runner: Annotated[str | None, typer.Option(help="enrichment runner: local (process pool) | dask")] = None,
+    dask_address: Annotated[
+        str | None, typer.Option("--dask-address", help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
+    ] = None,
+    credentials_block: Annotated[
+        str | None, typer.Option("--credentials-block", help="Prefect Secret block with fsspec storage options (JSON)")
+    ] = None,
 ) -> None:
     """Run one ingestion over the source folder and print a summary."""
     settings = build_settings(
@@ -76,14 +84,19 @@ def run(
         workers=workers,
         min_age_seconds=min_age,
         lock=lock,
+        runner=runner,
+        dask_address=dask_address,
+        credentials_block=credentials_block,
         progress=sys.stderr.isatty(),
     )
-    if not settings.source.is_dir():
+    from tasks.sources import is_remote, local_path
+
+    if not is_remote(settings.source) and not local_path(settings.source).is_dir():
         raise UsageProblem(f"source folder not found: {settings.source}")
-    from flows.ingest_articles import RunFailed, ingest_articles
+    from flows.ingest_articles import RunFailed, run_ingest
 
     try:
-        summary = ingest_articles(settings)
+        summary = run_ingest(settings)
     except RunFailed as error:
         errors.print(f"[red]run failed:[/red] {error}")
         raise typer.Exit(1) from None
@@ -200,6 +213,52 @@ def status(warehouse: WarehouseOption = None, last: Annotated[int, typer.Option(
     )
 
 
+
+@app.command()
+def requeue(
+    reason: Annotated[str, typer.Option("--reason", help="reason_code whose files to read again, e.g. unreadable")],
+    path: Annotated[str | None, typer.Option("--path", help="only source paths matching this glob")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Re-process quarantined files on the next run (after fixing them, or the pipeline)."""
+    from tasks.models import Reason
+
+    if reason not in {r.value for r in Reason}:
+        raise UsageProblem(f"unknown reason code {reason!r}: one of {', '.join(r.value for r in Reason)}")
+    settings = build_settings(warehouse=warehouse)
+    _require_warehouse(settings)
+    from tasks.ingest import requeue_files
+    from tasks.storage import Warehouse
+
+    paths = requeue_files(
+        Warehouse(settings.warehouse), settings.sql, Reason(reason), path, lock_timeout=settings.lock_timeout_seconds
+    )
+    for source_path in paths[:20]:
+        console.print(f"  {source_path}", markup=False, highlight=False)
+    more = " (first 20 listed)" if len(paths) > 20 else ""
+    console.print(f"requeued {len(paths)} file(s) quarantined as {reason}{more}: the next run reads them again")
+
+@app.command()
+def compact(warehouse: WarehouseOption = None) -> None:
+    """Merge small Parquet batch files into large ones, atomically; query results stay the same."""
+    settings = build_settings(warehouse=warehouse)
+    _require_warehouse(settings)
+    from filelock import FileLock
+
+    from tasks.compact import compact as compact_warehouse
+    from tasks.storage import Warehouse, refresh_views
+
+    home = Warehouse(settings.warehouse)
+    with FileLock(home.lock_path, timeout=settings.lock_timeout_seconds):  # the single writer
+        home.recover()
+        result = compact_warehouse(home)
+        refresh_views(home, settings.sql)
+    console.print(
+        f"compacted {result.batches_before} batches into {result.batches_after} "
+        f"({result.files_merged} files merged, {result.files_linked} kept) in {result.seconds:.1f}s"
+    )
+
+
 @app.command()
 def serve(
     source: SourceOption = None,
@@ -211,6 +270,83 @@ def serve(
     from flows.serve import serve_ingestion
 
     serve_ingestion(settings)
+
+
+@app.command()
+def server(
+    host: Annotated[
+        str, typer.Option(help="address to bind (loopback: not reachable from other machines)")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port of the UI and API")] = 4200,
+) -> None:
+    """Start a local Prefect server and UI, with its database under the project (.prefect/)."""
+    import subprocess
+
+    from tasks.settings import PROJECT_ROOT
+
+    env = {**os.environ, "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))}
+    console.print(f"Prefect UI: [bold]http://{host}:{port}[/bold]  (PREFECT_HOME={env['PREFECT_HOME']})")
+    console.print(f"in another shell: export PREFECT_API_URL=http://{host}:{port}/api; wirehouse serve")
+    prefect = Path(sys.executable).with_name("prefect")
+    command = [str(prefect), "server", "start", "--host", host, "--port", str(port)]
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+def _open(path: Path, open_it: bool) -> None:
+    console.print(str(path), soft_wrap=True)
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+
+
+@app.command()
+def docs(
+    warehouse: WarehouseOption = None,
+    validate: Annotated[
+        bool, typer.Option(help="run each table's GE Checkpoint over what the warehouse holds now")
+    ] = True,
+    open_it: Annotated[bool, typer.Option("--open/--no-open", help="open the index in a browser")] = True,
+) -> None:
+    """Build Great Expectations Data Docs offline into <warehouse>/docs/ and open the index."""
+    settings = build_settings(warehouse=warehouse)
+    _require_warehouse(settings)
+    from tasks.report import build_docs
+    from tasks.storage import Warehouse
+
+    _open(build_docs(Warehouse(settings.warehouse), settings.sql, settings.expectations, validate=validate), open_it)
+
+
+@app.command()
+def report(
+    warehouse: WarehouseOption = None,
+    output: Annotated[Path | None, typer.Option(help="where to write (default <warehouse>/report.html)")] = None,
+    open_it: Annotated[bool, typer.Option("--open/--no-open", help="open it in a browser")] = False,
+) -> None:
+    """Write a self-contained HTML report with charts (no network needed to view it)."""
+    settings = build_settings(warehouse=warehouse)
+    _require_warehouse(settings)
+    from tasks.report import write_report
+    from tasks.storage import Warehouse
+
+    _open(write_report(Warehouse(settings.warehouse), settings.sql, output), open_it)
+
+
+@app.command()
+def watch(
+    source: SourceOption = None,
+    warehouse: WarehouseOption = None,
+    debounce: Annotated[float, typer.Option(help="seconds of quiet after a change before a run starts")] = 5.0,
+) -> None:
+    """Start a run whenever files appear or change in the source folder (Ctrl-C stops)."""
+    settings = build_settings(source=source, warehouse=warehouse)
+    from flows.watch import watch_and_ingest
+
+    console.print(f"watching {settings.source} (debounce {debounce:g}s); Ctrl-C stops", soft_wrap=True)
+    try:
+        watch_and_ingest(settings, debounce_ms=int(debounce * 1000), on_run=print_summary)
+    except FileNotFoundError as error:
+        raise UsageProblem(str(error)) from None
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ de-duplicates and enriches; ``validate_batch`` applies the expectation suites; `
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections import Counter
@@ -19,10 +20,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.discover import Found, read_file
+from tasks.discover import Found
 from tasks.enrich import enrich_file
+from tasks.faults import crash_point
 from tasks.models import FileRef, FileStatus, Reason, Rejection
 from tasks.quality import SuiteResult, Validator
+from tasks.sources import LocalSource, Source
 from tasks.storage import SCHEMAS, Warehouse, new_batch_id, reader, table_from_rows, utc_now
 
 _SCAN_SCHEMA = pa.schema(
@@ -32,6 +35,7 @@ _SCAN_SCHEMA = pa.schema(
         ("mtime_ns", pa.int64()),
         ("reason_code", pa.string()),
         ("reason_detail", pa.string()),
+        ("etag", pa.string()),
     ]
 )
 _SCAN_CHUNK = 50_000
@@ -87,6 +91,7 @@ class Ledger:
 
     def changes(self, found: Iterable[Found], *, now_ns: int, min_age_ns: int) -> Changes:
         scan = scan_table(found)
+        crash_point("discover")
         changed = self._query("changed_files", scan=scan)
         deleted = self._query("deleted_files", scan=scan)
         live = self._query("live_files").column(0)[0].as_py() or 0
@@ -125,7 +130,7 @@ class Ledger:
 def scan_table(found: Iterable[Found]) -> pa.Table:
     """Discovery results as Arrow, built in chunks so a million paths stay compact."""
     batches: list[pa.RecordBatch] = []
-    columns: tuple[list[Any], ...] = ([], [], [], [], [])
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
     seen: set[str] = set()
 
     def flush() -> None:
@@ -146,6 +151,7 @@ def scan_table(found: Iterable[Found]) -> pa.Table:
         columns[2].append(entry.ref.mtime_ns)
         columns[3].append(entry.rejection.reason_code.value if entry.rejection else None)
         columns[4].append(entry.rejection.detail if entry.rejection else None)
+        columns[5].append(entry.ref.etag)
         if len(columns[0]) >= _SCAN_CHUNK:
             flush()
             seen.clear()
@@ -161,7 +167,7 @@ def batches(pending: pa.Table, size: int) -> Iterator[pa.Table]:
 @dataclass(slots=True)
 class RunInfo:
     flow_run_id: str
-    source_root: Path
+    source: Source
     max_file_bytes: int
     max_decompressed_bytes: int
 
@@ -193,6 +199,7 @@ def _file_row(
         "size": ref.size,
         "mtime": datetime.fromtimestamp(ref.mtime_ns / 1e9, tz=UTC),
         "mtime_ns": ref.mtime_ns,
+        "source_etag": ref.etag,
         "content_sha256": sha,
         "status": status.value,
         "flow_run_id": info.flow_run_id,
@@ -219,13 +226,43 @@ def _quarantine_row(
     }
 
 
+Job = tuple[FileRef, int, bytes, str]  # ref, file_version, bytes, sha256
+
+
+@dataclass(slots=True)
+class StartedBatch:
+    """A batch whose enrichment is under way in the workers (``outputs`` yields as they finish)."""
+
+    batch: PreparedBatch
+    now: datetime
+    jobs: list[Job]
+    twins: list[tuple[FileRef, int, str]]  # same bytes as a job of this batch
+    late: list[Job]  # same bytes as a job of the batch still in flight: resolved once that one landed
+    outputs: Iterable[EnrichOutput]
+
+    @property
+    def shas(self) -> frozenset[str]:
+        return frozenset(sha for _, _, _, sha in self.jobs)
+
+
 def prepare_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) -> PreparedBatch:
     """Read, hash, de-duplicate and enrich one batch of pending files (enrichment through ``map_fn``)."""
+    return finish_batch(start_batch(rows, info, ledger, map_fn), info, ledger, map_fn)
+
+
+def start_batch(
+    rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn, in_flight: frozenset[str] = frozenset()
+) -> StartedBatch:
+    """Read, hash and de-duplicate one batch, then hand its enrichment to ``map_fn`` without waiting.
+
+    ``in_flight`` holds the hashes of the previous batch, enriched but not landed yet: files with those
+    bytes are settled in ``finish_batch``, once the ledger knows where they landed.
+    """
     now = utc_now()
     batch = PreparedBatch(new_batch_id(now), time.perf_counter())
     to_read: list[tuple[FileRef, int, bytes, str]] = []
     for row in rows.to_pylist():
-        ref = FileRef(row["source_path"], row["size"], row["mtime_ns"])
+        ref = FileRef(row["source_path"], row["size"], row["mtime_ns"], row["etag"])
         version = row["file_version"]
         if row["reason_code"]:
             rejection = Rejection(Reason(row["reason_code"]), row["reason_detail"], "discover")
@@ -244,7 +281,7 @@ def prepare_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) 
             )
             batch.quarantine.append(_quarantine_row(ref, version, rejection, None, info, batch.batch_id, now))
             continue
-        data = read_file(info.source_root, ref, max_bytes=info.max_file_bytes)
+        data = info.source.read(ref, max_bytes=info.max_file_bytes)
         if isinstance(data, Rejection):
             batch.files.append(
                 _file_row(
@@ -267,6 +304,7 @@ def prepare_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) 
     first_with_sha: dict[str, str] = {}
     jobs: list[tuple[FileRef, int, bytes, str]] = []
     twins: list[tuple[FileRef, int, str]] = []
+    late: list[Job] = []
     for ref, version, data, sha in to_read:
         if ref.source_path in known:
             batch.files.append(
@@ -284,12 +322,49 @@ def prepare_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) 
             )
         elif sha in first_with_sha:
             twins.append((ref, version, sha))
+        elif sha in in_flight:
+            late.append((ref, version, data, sha))
         else:
             first_with_sha[sha] = ref.source_path
             jobs.append((ref, version, data, sha))
 
+    crash_point("enrich")
     outputs = map_fn(enrich_job, [(ref, data, info.max_decompressed_bytes) for ref, _, data, _ in jobs])
+    return StartedBatch(batch, now, jobs, twins, late, outputs)
+
+
+def finish_batch(started: StartedBatch, info: RunInfo, ledger: Ledger, map_fn: MapFn) -> PreparedBatch:
+    """Collect the enrichment of a started batch and drop articles that already landed elsewhere."""
+    batch, now, jobs, twins, outputs = started.batch, started.now, started.jobs, started.twins, started.outputs
+    if started.late:
+        known = ledger.known_content([(ref.source_path, sha) for ref, _, _, sha in started.late])
+        unresolved: dict[str, Job] = {}
+        for ref, version, data, sha in started.late:
+            if ref.source_path in known:
+                batch.files.append(
+                    _file_row(
+                        ref,
+                        version,
+                        sha,
+                        FileStatus.DUPLICATE,
+                        info,
+                        batch.batch_id,
+                        now,
+                        article_id=known[ref.source_path],
+                        articles=0,
+                    )
+                )
+            elif sha in unresolved:
+                twins.append((ref, version, sha))
+            else:  # its twin did not land (quarantined): enrich it here, rare
+                unresolved[sha] = (ref, version, data, sha)
+        if unresolved:
+            extra = list(unresolved.values())
+            jobs = jobs + extra
+            more = map_fn(enrich_job, [(ref, data, info.max_decompressed_bytes) for ref, _, data, _ in extra])
+            outputs = itertools.chain(outputs, more)
     first_article: dict[str, str | None] = {}
+    verdicts: dict[str, tuple[str, list[Rejection]]] = {}  # sha → (first path, its rejections)
     candidates: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (file row, article row)
     for (ref, version, data, sha), (fmt, encoding, articles, rejections) in zip(jobs, outputs, strict=True):
         file_row = _file_row(
@@ -318,6 +393,7 @@ def prepare_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) 
             )
             candidates.append((file_row, article))
         first_article[sha] = articles[0]["article_id"] if articles else None
+        verdicts.setdefault(sha, (ref.source_path, rejections))
 
     elsewhere = ledger.known_articles([(a["source_path"], a["article_id"]) for _, a in candidates])
     seen: set[str] = set()
@@ -329,6 +405,10 @@ def prepare_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) 
         seen.add(article["article_id"])
         batch.articles.append(article)
     for ref, version, sha in twins:
+        first_path, rejections = verdicts.get(sha, ("", []))
+        if first_article.get(sha) is None and rejections:  # a twin of a quarantined file gets the same verdict
+            _quarantine_twin(batch, ref, version, sha, rejections, batch.originals.get(first_path), info, now)
+            continue
         batch.files.append(
             _file_row(
                 ref,
@@ -345,6 +425,27 @@ def prepare_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) 
     return batch
 
 
+def _quarantine_twin(
+    batch: PreparedBatch,
+    ref: FileRef,
+    version: int,
+    sha: str,
+    rejections: list[Rejection],
+    data: bytes | None,
+    info: RunInfo,
+    now: datetime,
+) -> None:
+    """Same bytes as a file this batch quarantined: quarantined too (never a silent 'duplicate' of nothing)."""
+    reason = rejections[0].reason_code.value
+    batch.files.append(
+        _file_row(ref, version, sha, FileStatus.QUARANTINED, info, batch.batch_id, now, reason_code=reason, articles=0)
+    )
+    for rejection in rejections:
+        batch.quarantine.append(_quarantine_row(ref, version, rejection, sha, info, batch.batch_id, now))
+    if data is not None:
+        batch.originals[ref.source_path] = data
+
+
 @dataclass(slots=True)
 class ValidatedBatch:
     prepared: PreparedBatch
@@ -354,6 +455,7 @@ class ValidatedBatch:
 
 def validate_batch(batch: PreparedBatch, validator: Validator, flow_run_id: str) -> ValidatedBatch:
     """Run every suite; rows failing the articles suite move to quarantine, naming the expectations."""
+    crash_point("validate")
     now = utc_now()
     results: list[SuiteResult] = []
     articles = table_from_rows("articles", batch.articles)
@@ -377,7 +479,7 @@ def validate_batch(batch: PreparedBatch, validator: Validator, flow_run_id: str)
                         article["file_version"],
                         rejection,
                         article["content_sha256"],
-                        RunInfo(flow_run_id, Path(), 0, 0),
+                        RunInfo(flow_run_id, LocalSource(Path()), 0, 0),
                         batch.batch_id,
                         now,
                     )
@@ -459,6 +561,7 @@ def land_batch(validated: ValidatedBatch, warehouse: Warehouse) -> BatchOutcome:
         "validations": table_from_rows("validations", validated.validations),
     }
     warehouse.commit({k: v for k, v in tables.items() if v.num_rows}, batch_id=batch.batch_id)
+    crash_point("after_rename")
     status = Counter(row["status"] for row in batch.files)
     return BatchOutcome(
         batch_id=batch.batch_id,
@@ -480,6 +583,7 @@ def land_batch(validated: ValidatedBatch, warehouse: Warehouse) -> BatchOutcome:
 
 
 def deletion_rows(deleted: pa.Table, flow_run_id: str, batch_id: str) -> list[dict[str, Any]]:
+    crash_point("deletions")
     now = utc_now()
     return [
         {
@@ -501,3 +605,43 @@ def run_row(flow_run_id: str, **values: Any) -> pa.Table:
     row = dict.fromkeys(SCHEMAS["runs"].names)
     row.update(flow_run_id=flow_run_id, recorded_at=utc_now(), **values)
     return table_from_rows("runs", [row])
+
+
+def requeue_files(
+    warehouse: Warehouse, sql_dir: Path, reason: Reason, path_glob: str | None, *, lock_timeout: float
+) -> list[str]:
+    """Mark the files quarantined with ``reason`` so the next run reads them again; returns their paths.
+
+    Exactly once stays intact: each gets one ``requeued`` ledger row at the next file_version (like a
+    deletion row), which discovery treats as changed; the re-read lands as the version after that.
+    Runs under the warehouse lock, so it never interleaves with a run's commits.
+    """
+    from filelock import FileLock
+
+    with FileLock(warehouse.lock_path, timeout=lock_timeout):
+        ledger = Ledger(warehouse, sql_dir)
+        try:
+            cursor = ledger.connection.cursor()
+            statement = (sql_dir / "requeue_candidates.sql").read_text(encoding="utf-8")
+            rows = cursor.execute(statement, {"reason": reason.value, "path": path_glob}).to_arrow_table().to_pylist()
+            cursor.close()
+        finally:
+            ledger.close()
+        if not rows:
+            return []
+        now = utc_now()
+        batch_id = new_batch_id(now)
+        records = [
+            {
+                **row,
+                "status": FileStatus.REQUEUED.value,
+                "reason_code": reason.value,
+                "articles": 0,
+                "flow_run_id": "requeue",
+                "batch_id": batch_id,
+                "recorded_at": now,
+            }
+            for row in rows
+        ]
+        warehouse.commit({"files": table_from_rows("files", records)}, batch_id=batch_id)
+    return [row["source_path"] for row in rows]

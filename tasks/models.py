@@ -27,6 +27,7 @@ class Reason(StrEnum):
     PATH_ESCAPE = "path_escape"  # symlink pointing outside the source root
     SYMLINK_LOOP = "symlink_loop"  # symlink that resolves to itself
     NOT_A_FILE = "not_a_file"  # FIFO, socket, device
+    FETCH_ERROR = "fetch_error"  # object storage kept failing (throttling, timeouts, 5xx) after retries
     EXPECTATION_FAILED = "expectation_failed"  # Great Expectations rejected the row
 
 
@@ -35,15 +36,17 @@ class FileStatus(StrEnum):
     DUPLICATE = "duplicate"
     QUARANTINED = "quarantined"
     DELETED = "deleted"
+    REQUEUED = "requeued"  # `wirehouse requeue`: the next run reads this path again as a new version
 
 
 @dataclass(frozen=True, slots=True)
 class FileRef:
     """A file version found under the source root (not yet read)."""
 
-    source_path: str  # POSIX path relative to the source root
+    source_path: str  # POSIX path relative to the source root; the full URL for object storage
     size: int
     mtime_ns: int
+    etag: str | None = None  # object storage ETag / version / generation; None for local files
 
 
 @dataclass(frozen=True, slots=True)

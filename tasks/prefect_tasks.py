@@ -7,34 +7,38 @@ Inputs are large and not worth hashing, so no task caches (``cache_policy=NONE``
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import pyarrow as pa
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
-from tasks.discover import scan
 from tasks.ingest import (
     BatchOutcome,
     Changes,
+    EnrichJob,
+    EnrichOutput,
     Ledger,
     MapFn,
     PreparedBatch,
     RunInfo,
+    StartedBatch,
     ValidatedBatch,
+    finish_batch,
     land_batch,
-    prepare_batch,
+    start_batch,
     validate_batch,
 )
 from tasks.quality import Validator
+from tasks.sources import Source
 from tasks.storage import Warehouse
 
 
 @task(name="discover", cache_policy=NONE, retries=2, retry_delay_seconds=2)
-def discover_changes(source: Path, ledger: Ledger, min_age_seconds: float) -> Changes:
+def discover_changes(source: Source, ledger: Ledger, min_age_seconds: float) -> Changes:
     started = time.perf_counter()
     now_ns = time.time_ns()
-    changes = ledger.changes(scan(source), now_ns=now_ns, min_age_ns=int(min_age_seconds * 1e9))
+    changes = ledger.changes(source.scan(), now_ns=now_ns, min_age_ns=int(min_age_seconds * 1e9))
     logger = get_run_logger()
     logger.info(
         "discover: %d files seen, %d new or changed, %d deferred (modified < %.0fs ago), %d deleted in %.2fs",
@@ -50,12 +54,24 @@ def discover_changes(source: Path, ledger: Ledger, min_age_seconds: float) -> Ch
     return changes
 
 
+@task(name="read-batch", cache_policy=NONE)
+def read_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn, in_flight: frozenset[str]) -> StartedBatch:
+    """Read and hash a batch and start its enrichment; returns at once (the workers carry on)."""
+    return start_batch(rows, info, ledger, map_fn, in_flight)
+
+
+@task(name="enrich-chunk", cache_policy=NONE)
+def enrich_chunk(fn: Callable[[EnrichJob], EnrichOutput], jobs: list[EnrichJob]) -> list[EnrichOutput]:
+    """A slice of a batch's enrichment on a Dask worker (pure: bytes in, rows out; nothing is written)."""
+    return [fn(job) for job in jobs]
+
+
 @task(name="enrich-batch", cache_policy=NONE)
-def enrich_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) -> PreparedBatch:
-    batch = prepare_batch(rows, info, ledger, map_fn)
+def enrich_batch(started: StartedBatch, info: RunInfo, ledger: Ledger, map_fn: MapFn) -> PreparedBatch:
+    batch = finish_batch(started, info, ledger, map_fn)
     get_run_logger().info(
         "enrich: %d files → %d articles, %d rejections in %.2fs",
-        rows.num_rows,
+        len(batch.files),
         len(batch.articles),
         len(batch.quarantine),
         time.perf_counter() - batch.started,

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +21,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="WIREHOUSE_", extra="ignore")
 
-    source: Path = Field(Path("seeds"), description="folder scanned for article files (recursive)")
+    source: str = Field("seeds", description="folder, file:// or fsspec URL (s3://bucket/prefix/) scanned recursively")
+    credentials_block: str | None = Field(
+        None, description="name of a Prefect Secret block holding fsspec storage options (JSON); never logged"
+    )
     warehouse: Path = Field(Path("warehouse"), description="where Parquet, the ledger and wirehouse.duckdb live")
     expectations: Path = Field(
         PROJECT_ROOT / "expectations", description="hand-written Great Expectations suites, one per table"
@@ -50,3 +53,18 @@ class Settings(BaseSettings):
     )
     cron: str = Field("*/15 * * * *", description="schedule of the served deployment")
     progress: bool = Field(False, description="show a progress bar while enriching (the CLI turns it on in a terminal)")
+    runner: Literal["local", "dask"] = Field(
+        "local", description="where enrichment batches run: a local process pool, or Dask workers (scale-out)"
+    )
+    dask_address: str | None = Field(
+        None, description="scheduler of an existing Dask cluster (tcp://host:8786); none starts a LocalCluster"
+    )
+    compact_threshold: int = Field(
+        500, ge=0, description="compact after a run once the live generation holds this many batches (0: never)"
+    )
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_as_text(cls, value: object) -> object:
+        """Paths are welcome; the field is text so that URLs (s3://…) keep their double slash."""
+        return str(value) if isinstance(value, Path) else value

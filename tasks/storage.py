@@ -29,6 +29,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tasks.faults import crash_point
+
 DB_FILE = "wirehouse.duckdb"
 DUCKDB_STORAGE_VERSION = "v1.5.0"  # readable by the duckdb-cli 1.5 executable as well as newer clients
 TABLE_FILES = ("articles", "files", "quarantine", "validations", "runs")
@@ -45,6 +47,21 @@ _DATE_MENTION = pa.struct(
         ("weekday", pa.string()),
         ("resolved", pa.date32()),
     ]
+)
+_LANGUAGE_SHARE = pa.struct([("code", pa.string()), ("share", pa.float64())])
+_ENTITY = pa.struct(
+    [
+        ("kind", pa.string()),
+        ("name", pa.string()),
+        ("normalised", pa.string()),
+        ("start", pa.int32()),
+        ("end", pa.int32()),
+        ("country", pa.string()),
+    ]
+)
+_QUOTE = pa.struct([("quote", pa.string()), ("speaker", pa.string()), ("start", pa.int32()), ("end", pa.int32())])
+_AMOUNT = pa.struct(
+    [("text", pa.string()), ("value", pa.float64()), ("unit", pa.string()), ("start", pa.int32()), ("end", pa.int32())]
 )
 
 SCHEMAS: dict[str, pa.Schema] = {
@@ -64,10 +81,16 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("language_confidence", pa.float64()),
             ("language_alternatives", pa.list_(_ALTERNATIVE)),
             ("language_reason", pa.string()),
+            ("language_script", pa.string()),
+            ("languages", pa.list_(_LANGUAGE_SHARE)),
+            ("is_multilingual", pa.bool_()),
             ("title", pa.string()),
             ("lede", pa.string()),
+            ("description", pa.string()),
             ("author", pa.string()),
             ("published", pa.string()),
+            ("published_source", pa.string()),
+            ("dateline", pa.string()),
             ("site", pa.string()),
             ("url", pa.string()),
             ("text", pa.string()),
@@ -78,6 +101,13 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("reading_time_minutes", pa.float64()),
             ("quote_count", pa.int32()),
             ("dates_mentioned", pa.list_(_DATE_MENTION)),
+            ("entities", pa.list_(_ENTITY)),
+            ("countries", pa.list_(pa.string())),
+            ("quotes", pa.list_(_QUOTE)),
+            ("keywords", pa.list_(pa.string())),
+            ("amounts", pa.list_(_AMOUNT)),
+            ("fingerprint", pa.int64()),
+            ("near_duplicate_of", pa.string()),
             ("enricher_version", pa.string()),
             ("ingested_at", _TS),
             ("flow_run_id", pa.string()),
@@ -91,6 +121,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("size", pa.int64()),
             ("mtime", _TS),
             ("mtime_ns", pa.int64()),
+            ("source_etag", pa.string()),  # object storage only: ETag / version id
             ("content_sha256", pa.string()),
             ("status", pa.string()),
             ("article_id", pa.string()),
@@ -265,8 +296,10 @@ class Warehouse:
             path = stage / f"{name}.parquet"
             pq.write_table(table.cast(SCHEMAS[name]), path, compression="zstd", row_group_size=64_000)
             _fsync(path)
+            crash_point("parquet_write")
         _fsync(stage)
         target = self.current.resolve() / f"batch={batch_id}"
+        crash_point("before_rename")
         os.rename(stage, target)
         _fsync(target.parent)
         return target
@@ -280,6 +313,7 @@ class Warehouse:
             tmp = path.parent / f".tmp-{uuid4().hex}"
             tmp.write_bytes(data)
             _fsync(tmp)
+            crash_point("keep_original")
             os.replace(tmp, path)
         return path.relative_to(self.root).as_posix()
 
@@ -326,6 +360,7 @@ def refresh_views(warehouse: Warehouse, sql_dir: Path) -> bool:
     ) as connection:
         connection.execute("BEGIN")
         connection.execute(rendered).fetchall()
+        crash_point("view_refresh")
         connection.execute(
             f"CREATE OR REPLACE VIEW _wirehouse AS SELECT {sql_literal(fingerprint)} AS fingerprint, "
             f"{sql_literal(warehouse.root.as_posix())} AS root"

@@ -1,0 +1,250 @@
+"""Where articles come from: a local folder (the default) or any fsspec URL (s3://, gs://, az://, …).
+
+A Source lists file versions (``scan``) and reads one (``read``). The ledger keys remote objects by URL,
+size, last-modified and ETag, so a poll over unchanged objects lists the prefix and fetches nothing.
+Credentials never pass through here as settings: fsspec finds them the way each ecosystem expects
+(AWS environment variables, profiles, ``AWS_ENDPOINT_URL``), or they come from a Prefect Secret block
+resolved at the entry point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from tasks.discover import DEFAULT_EXCLUDES, Found, _excluded, read_file, scan
+from tasks.models import FileRef, Reason, Rejection
+
+log = logging.getLogger(__name__)
+
+_LIST_CHUNK = 1000
+# How object stores (through botocore/s3fs, gcsfs, adlfs) say "try again later".
+TRANSIENT_ERRNOS = {errno.EBUSY, errno.EAGAIN, errno.ETIMEDOUT, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE}
+TRANSIENT_WORDS = (
+    "slowdown",
+    "slow down",
+    "reduce your request rate",
+    "throttl",
+    "timeout",
+    "timed out",
+    "service unavailable",
+    "internal error",
+    "internalerror",
+    "503",
+    "500",
+    "502",
+    "504",
+    "429",
+    "too many requests",
+    "connection reset",
+)
+
+
+class Source(Protocol):
+    """What the flow needs from a place that holds article files."""
+
+    @property
+    def location(self) -> str:
+        """Where it is, for logs and the runs table (never contains credentials)."""
+        ...
+
+    def scan(self) -> Iterator[Found]: ...
+
+    def read(self, ref: FileRef, *, max_bytes: int) -> bytes | Rejection: ...
+
+
+def is_remote(location: str) -> bool:
+    scheme = urlsplit(location).scheme
+    return len(scheme) > 1 and scheme != "file"  # "C:" is a drive, not a scheme
+
+
+def local_path(location: str) -> Path:
+    return Path(urlsplit(location).path) if location.startswith("file://") else Path(location)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSource:
+    root: Path
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def scan(self) -> Iterator[Found]:
+        return scan(self.root)
+
+    def read(self, ref: FileRef, *, max_bytes: int) -> bytes | Rejection:
+        return read_file(self.root, ref, max_bytes=max_bytes)
+
+
+def _strip_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+def _is_transient(error: BaseException) -> bool:
+    if isinstance(error, (TimeoutError, ConnectionError, asyncio.TimeoutError)):
+        return True
+    if isinstance(error, OSError) and error.errno in TRANSIENT_ERRNOS:
+        return True
+    text = f"{type(error).__name__} {error}".lower()
+    return any(word in text for word in TRANSIENT_WORDS)
+
+
+@dataclass(slots=True)
+class ObjectStoreSource:
+    """Objects under a URL prefix, read through fsspec (s3fs, gcsfs, adlfs, …)."""
+
+    url: str
+    storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    attempts: int = 4
+    backoff_seconds: float = 0.5
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    _fs: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def location(self) -> str:
+        return _strip_credentials(self.url)
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            import fsspec
+
+            protocol = urlsplit(self.url).scheme
+            try:
+                self._fs = fsspec.filesystem(protocol, **self.storage_options)
+            except ImportError as error:
+                raise ImportError(
+                    f"{protocol}:// needs an extra: pip install 'wirehouse[{_extra(protocol)}]' ({error})"
+                ) from None
+        return self._fs
+
+    def __getstate__(self) -> dict[str, Any]:  # fsspec instances are rebuilt in other processes
+        return {
+            "url": self.url,
+            "storage_options": self.storage_options,
+            "attempts": self.attempts,
+            "backoff_seconds": self.backoff_seconds,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "sleep", time.sleep)
+        object.__setattr__(self, "_fs", None)
+
+    def _root(self) -> str:
+        return self.url.split("://", 1)[1].rstrip("/")
+
+    def scan(self) -> Iterator[Found]:
+        """Stream the listing page by page (a prefix of a million objects never sits in memory at once)."""
+        protocol = urlsplit(self.url).scheme
+        for info in self._list():
+            if info.get("type") == "directory":
+                continue
+            key = str(info.get("name") or info.get("Key"))
+            name = key.rsplit("/", 1)[-1]
+            if _excluded(name, DEFAULT_EXCLUDES):
+                continue
+            yield Found(FileRef(f"{protocol}://{key}", int(info.get("size") or 0), _mtime_ns(info), _etag(info)))
+
+    def _list(self) -> Iterator[dict[str, Any]]:
+        fs = self.fs
+        if hasattr(fs, "_iterdir") and getattr(fs, "async_impl", False):
+            bucket, _, prefix = self._root().partition("/")
+            yield from _stream_async(fs, fs._iterdir(bucket, prefix=f"{prefix}/" if prefix else "", delimiter=""))
+        else:  # other filesystems: fsspec's find (one listing in memory)
+            yield from fs.find(self._root(), detail=True, withdirs=False).values()
+
+    def read(self, ref: FileRef, *, max_bytes: int) -> bytes | Rejection:
+        """Fetch one object, capped, retrying transient errors with exponential backoff."""
+        if ref.size > max_bytes:
+            return Rejection(Reason.TOO_LARGE, f"{ref.size} bytes > max_file_bytes={max_bytes}", "read")
+        path = ref.source_path.split("://", 1)[1]
+        last: BaseException | None = None
+        for attempt in range(self.attempts):
+            try:
+                return self._fetch(path, ref, max_bytes)
+            except FileNotFoundError:
+                return Rejection(Reason.VANISHED, "object deleted between listing and read", "read")
+            except PermissionError as error:
+                return Rejection(Reason.UNREADABLE, f"access denied: {error}", "read")
+            except Exception as error:
+                if not _is_transient(error):
+                    return Rejection(Reason.UNREADABLE, f"{type(error).__name__}: {error}", "read")
+                last = error
+                log.info(
+                    "transient error reading %s (attempt %d/%d): %s", ref.source_path, attempt + 1, self.attempts, error
+                )
+                self.sleep(self.backoff_seconds * 2**attempt)
+        return Rejection(Reason.FETCH_ERROR, f"transient error after {self.attempts} attempts: {last}", "read")
+
+    def _fetch(self, path: str, ref: FileRef, max_bytes: int) -> bytes | Rejection:
+        with self.fs.open(path, "rb", block_size=1 << 20, cache_type="none") as handle:
+            details = getattr(handle, "details", {}) or {}
+            etag = _etag(details)
+            if (ref.etag and etag and etag != ref.etag) or int(details.get("size", ref.size)) != ref.size:
+                return Rejection(Reason.CHANGED_DURING_READ, "object changed between listing and read", "read")
+            data: bytes = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            return Rejection(Reason.TOO_LARGE, f"more than max_file_bytes={max_bytes}", "read")
+        if len(data) != ref.size:
+            return Rejection(Reason.CHANGED_DURING_READ, f"read {len(data)} bytes, listed {ref.size}", "read")
+        return data
+
+
+def _stream_async(fs: Any, agen: Any) -> Iterator[dict[str, Any]]:
+    from fsspec.asyn import sync
+
+    async def chunk() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        async for item in agen:
+            items.append(item)
+            if len(items) >= _LIST_CHUNK:
+                break
+        return items
+
+    while True:
+        items = sync(fs.loop, chunk)
+        yield from items
+        if len(items) < _LIST_CHUNK:
+            return
+
+
+def _etag(info: dict[str, Any]) -> str | None:
+    value = info.get("ETag") or info.get("etag") or info.get("VersionId") or info.get("generation")
+    return str(value).strip('"') if value else None
+
+
+def _mtime_ns(info: dict[str, Any]) -> int:
+    value = info.get("LastModified") or info.get("last_modified") or info.get("mtime") or info.get("updated")
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1_000_000_000)
+    if isinstance(value, (int, float)):
+        return int(value * 1_000_000_000)
+    if isinstance(value, str):
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1_000_000_000)
+    return 0
+
+
+def _extra(protocol: str) -> str:
+    return {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}.get(
+        protocol, protocol
+    )
+
+
+def open_source(location: str, *, storage_options: dict[str, Any] | None = None) -> Source:
+    """The Source for a folder path, a ``file://`` URL or any fsspec URL."""
+    if is_remote(location):
+        return ObjectStoreSource(location, dict(storage_options or {}))
+    return LocalSource(local_path(location))
