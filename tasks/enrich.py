@@ -3,15 +3,69 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from tasks import entities as entities_module
+from tasks import fingerprint as fingerprint_module
+from tasks import keywords as keywords_module
+from tasks import language as language_module
+from tasks import quotes as quotes_module
+from tasks.entities import countries_of, extract_entities
+from tasks.fingerprint import simhash
+from tasks.keywords import extract_amounts, extract_keywords
 from tasks.language import detect_language
-from tasks.metadata import extract_metadata
+from tasks.metadata import byline_from_text, clean_author, clean_title, dateline_place, extract_metadata
 from tasks.models import Document, FileRef, Reason, Rejection
 from tasks.parse import parse_file
+from tasks.quotes import extract_quotes
 
-ENRICHER_VERSION = "language=1;metadata=1;parse=1"
+METADATA_VERSION = "2"
+PARSE_VERSION = "2"
+# One version per component: bump a component's and `wirehouse reenrich --only <component>` recomputes it.
+COMPONENT_VERSIONS = {
+    "language": language_module.VERSION,
+    "metadata": METADATA_VERSION,
+    "entities": entities_module.VERSION,
+    "quotes": quotes_module.VERSION,
+    "keywords": keywords_module.VERSION,
+    "fingerprint": fingerprint_module.VERSION,
+    "parse": PARSE_VERSION,
+}
+ENRICHER_VERSION = ";".join(f"{name}={version}" for name, version in COMPONENT_VERSIONS.items())
+
+# The columns each component writes (reenrich recomputes exactly these from the stored text).
+COMPONENT_COLUMNS = {
+    "language": (
+        "language",
+        "language_variant",
+        "language_confidence",
+        "language_alternatives",
+        "language_reason",
+        "language_script",
+        "languages",
+        "is_multilingual",
+    ),
+    "metadata": (
+        "title",
+        "lede",
+        "author",
+        "published",
+        "published_source",
+        "dateline",
+        "char_count",
+        "word_count",
+        "paragraph_count",
+        "sentence_count",
+        "reading_time_minutes",
+        "quote_count",
+        "dates_mentioned",
+    ),
+    "entities": ("entities", "countries"),
+    "quotes": ("quotes",),
+    "keywords": ("keywords", "amounts"),
+    "fingerprint": ("fingerprint",),
+}
 
 
 def article_id_of(text: str) -> str:
@@ -19,26 +73,42 @@ def article_id_of(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def enrich_document(doc: Document, ref: FileRef) -> dict[str, Any]:
-    """All enrichment columns for one article (run-level columns are added by the writer)."""
-    mtime = datetime.fromtimestamp(ref.mtime_ns / 1e9, tz=UTC)
-    language = detect_language(doc.text)
-    meta = extract_metadata(doc.text, title=doc.title, reference=mtime.date())
+def language_columns(text: str) -> dict[str, Any]:
+    language = detect_language(text)
     return {
-        "article_id": article_id_of(doc.text),
-        "record_index": doc.record_index,
         "language": language.code,
         "language_variant": language.variant,
         "language_confidence": language.confidence,
         "language_alternatives": [{"code": c, "probability": p} for c, p in language.alternatives],
         "language_reason": language.reason,
+        "language_script": language.script,
+        "languages": [{"code": c, "share": s} for c, s in language.languages],
+        "is_multilingual": language.is_multilingual,
+    }
+
+
+def metadata_columns(
+    text: str, *, title: str | None, fields: dict[str, Any], reference: date, current: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Title, byline, dates and counts. ``current`` (re-enrichment) supplies the stored source metadata."""
+    site = fields.get("site")
+    headings = tuple(h for h in str(fields.get("headings") or "").split("\n") if h)
+    title = clean_title(title, headings=headings, site=site, page_title=fields.get("page_title")) if title else title
+    meta = extract_metadata(text, title=title, reference=reference)
+    author = clean_author(fields.get("author"), site=site) or byline_from_text(text)
+    published, published_source = fields.get("published"), "metadata" if fields.get("published") else None
+    if not published:
+        early = text[: max(600, len(meta.lede or "") + len(title or "") + 4)]
+        first = next((d for d in meta.dates if d.resolved and d.text in early), None)
+        if first is not None and first.resolved is not None:
+            published, published_source = first.resolved.isoformat(), "text"
+    return {
         "title": meta.title,
         "lede": meta.lede,
-        "author": doc.fields.get("author"),
-        "published": doc.fields.get("published"),
-        "site": doc.fields.get("site"),
-        "url": doc.fields.get("url"),
-        "text": doc.text,
+        "author": author,
+        "published": published,
+        "published_source": published_source,
+        "dateline": dateline_place(text, title=title),
         "char_count": meta.char_count,
         "word_count": meta.word_count,
         "paragraph_count": meta.paragraph_count,
@@ -56,8 +126,64 @@ def enrich_document(doc: Document, ref: FileRef) -> dict[str, Any]:
             }
             for d in meta.dates
         ],
-        "enricher_version": ENRICHER_VERSION,
     }
+
+
+def entity_columns(text: str) -> dict[str, Any]:
+    found = extract_entities(text)
+    return {
+        "entities": [
+            {
+                "kind": e.kind,
+                "name": e.name,
+                "normalised": e.normalised,
+                "start": e.start,
+                "end": e.end,
+                "country": e.country,
+            }
+            for e in found
+        ],
+        "countries": countries_of(found),
+    }
+
+
+def quote_columns(text: str, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    found = [entities_module.Entity(**e) for e in entities] if entities is not None else extract_entities(text)
+    return {
+        "quotes": [
+            {"quote": q.quote, "speaker": q.speaker, "start": q.start, "end": q.end}
+            for q in extract_quotes(text, found)
+        ]
+    }
+
+
+def keyword_columns(text: str, language: str) -> dict[str, Any]:
+    return {
+        "keywords": extract_keywords(text, language),
+        "amounts": [
+            {"text": a.text, "value": a.value, "unit": a.unit, "start": a.start, "end": a.end}
+            for a in extract_amounts(text)
+        ],
+    }
+
+
+def enrich_document(doc: Document, ref: FileRef) -> dict[str, Any]:
+    """All enrichment columns for one article (run-level columns are added by the writer)."""
+    mtime = datetime.fromtimestamp(ref.mtime_ns / 1e9, tz=UTC)
+    row: dict[str, Any] = {"article_id": article_id_of(doc.text), "record_index": doc.record_index}
+    row |= language_columns(doc.text)
+    row |= metadata_columns(doc.text, title=doc.title, fields=doc.fields, reference=mtime.date())
+    row |= {
+        "description": doc.fields.get("description"),
+        "site": doc.fields.get("site"),
+        "url": doc.fields.get("url"),
+        "text": doc.text,
+    }
+    row |= entity_columns(doc.text)
+    row |= quote_columns(doc.text, row["entities"])
+    row |= keyword_columns(doc.text, row["language"])
+    row |= {"fingerprint": simhash(doc.text), "near_duplicate_of": None, "enricher_version": ENRICHER_VERSION}
+    return row
 
 
 def enrich_file(

@@ -148,3 +148,108 @@ def extract_metadata(text: str, *, title: str | None = None, reference: date | N
         quote_count=len(_QUOTE.findall(text)),
         dates=find_dates(text, reference=reference),
     )
+
+
+# --- Title, author, byline and dateline: what the article extractors (news-please, newspaper4k) give ---
+
+_TITLE_SEPARATORS = re.compile(r"\s+[|–—·•]\s+|\s+-\s+|\s*[|｜]\s*|\s*::\s*")
+_TOKEN = re.compile(r"\w+")
+_CJK_SITE_SUFFIX = re.compile(r"\s*[-_|｜]\s*[\u4e00-\u9fff\w]{1,8}(?:网|網|报|報|新闻|新聞)$")  # "…-新华网"
+_LEADING_DATE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s*")
+_AUTHOR_PREFIX = re.compile(
+    r"^(?:by|por|von|par|di|door|av|af|przez|autor(?:in)?|author|texto?|text|redacción|reportage|"
+    r"责任编辑|编辑|作者|記者|文)\s*[:：]?\s+|^(?:责任编辑|编辑|作者|記者)\s*[:：]\s*",
+    re.I,
+)
+_AUTHOR_SPLIT = re.compile(r"\s*;\s*")
+_BYLINE = re.compile(
+    r"^(?:By|Por|Von|Par|Di|Door|Av|Przez|Texto:|Text:|Autor:|Author:)\s+"
+    r"(?P<name>[^\W\d_][\w.'’-]*(?:\s+(?:[^\W\d_][\w.'’-]*|de|da|del|van|von|der|y|und|and|et)){0,5})\s*$"
+)
+_SIGNATURE = re.compile(r"^[^\W\d_][\w'’-]+(?:\s+[^\W\d_][\w.'’-]+){1,3}$")
+_FOOTNOTE = re.compile(r"^(?:\(\d{1,2}\)|\[\d{1,2}\]|\d{1,2}\.|\*)\s")
+_DATELINE = re.compile(
+    r"^(?P<place>[^\W\d_][\w'’.-]*(?:[ -][^\W\d_][\w'’.-]*){0,3})(?:,\s*[^\W\d_][\w.]*(?:\s[^\W\d_][\w.]*)?)?"
+    r"\s*(?:\((?P<agency>[A-Za-z]{2,6}(?:/[A-Za-z]{2,6})?)\))?\s*[—–-]{1,2}\s"
+)
+
+
+def _squash(value: str) -> str:
+    return "".join(_TOKEN.findall(value.casefold()))
+
+
+def clean_title(
+    title: str | None, *, headings: tuple[str, ...] = (), site: str | None = None, page_title: str | None = None
+) -> str | None:
+    """The headline without the site name: the page's <h1> when it matches the <title>, else <title> trimmed."""
+    if not title:
+        return title
+    if page_title and len(page_title) > len(title) and page_title.startswith(title.rstrip()):
+        title = page_title  # the extractor's title was cut short (a stray quote in og:title)
+    title = _CJK_SITE_SUFFIX.sub("", title)
+    title_tokens = set(_TOKEN.findall(title.casefold()))
+    squashed_site = _squash(site) if site else ""
+    for heading in headings:
+        heading = _LEADING_DATE.sub("", heading)
+        if squashed_site and _squash(heading) in squashed_site:
+            continue  # the site's name set as a heading (a logo)
+        tokens = _TOKEN.findall(heading.casefold())
+        if len(tokens) >= 2 and sum(t in title_tokens for t in tokens) >= 0.4 * len(tokens):
+            return " ".join(heading.split())
+    parts = [p.strip() for p in _TITLE_SEPARATORS.split(title) if p.strip()]
+    if len(parts) > 1 and site:
+        squashed_site = _squash(site)
+        kept = [p for p in parts if not (_squash(p) and (_squash(p) in squashed_site or squashed_site in _squash(p)))]
+        if kept and len(kept) < len(parts):
+            return " - ".join(kept) if len(kept) > 1 else kept[0]
+    return title
+
+
+def clean_author(author: str | None, *, site: str | None = None) -> str | None:
+    """Author names without "By"/"Por"/"责任编辑：" prefixes and without the site's own name; "; "-joined."""
+    if not author:
+        return None
+    squashed_site = _squash(site) if site else ""
+    names = []
+    for part in _AUTHOR_SPLIT.split(author):
+        name = _AUTHOR_PREFIX.sub("", part.strip()).strip(" ,;:：")
+        if not name or (squashed_site and (_squash(name) == squashed_site or _squash(name) in squashed_site)):
+            continue
+        if name not in names:
+            names.append(name)
+    return "; ".join(names) or None
+
+
+def byline_from_text(text: str) -> str | None:
+    """An author written in the text: a "By …"/"Por …" line near the top, an agency in the dateline
+    ("Hamburg (dpa/lno) –"), or a lone name signing off the last lines."""
+    blocks = [b.strip() for b in text.split("\n") if b.strip()]
+    for block in blocks[:4]:
+        match = _BYLINE.match(block)
+        if match:
+            return match.group("name")
+        dateline = _DATELINE.match(block)
+        if dateline and dateline.group("agency"):
+            return dateline.group("agency")
+    tail = blocks[-8:]
+    for index in range(len(tail) - 1, 0, -1):  # a name line ending the text, or before its footnotes
+        block = tail[index]
+        if (
+            _SIGNATURE.match(block)
+            and all(w[0].isupper() and not w.isupper() for w in block.split())
+            and (index == len(tail) - 1 or (len(tail[index - 1]) > 200 and _FOOTNOTE.match(tail[index + 1])))
+        ):
+            return block
+    return None
+
+
+def dateline_place(text: str, *, title: str | None = None) -> str | None:
+    """The place a dateline opens the first paragraph with: "PRISTINA, Kosovo —", "Hamburg (dpa) –"."""
+    blocks = [b.strip() for b in text.split("\n") if b.strip()]
+    if title and blocks and blocks[0] == title:
+        blocks = blocks[1:]
+    for block in blocks[:2]:
+        match = _DATELINE.match(block)
+        if match and len(match.group("place")) <= 40:
+            return match.group("place")
+    return None

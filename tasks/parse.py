@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import re
 import zlib
@@ -218,9 +219,12 @@ def html_document(decoded: Decoded) -> Document | Rejection:
     meta: dict[str, Any] = {}
     if extracted is not None:
         meta = extracted if isinstance(extracted, dict) else extracted.as_dict()
+    visible = _visible_text(decoded.text)
+    if not visible:  # the extractor would fall back to a menu item or the <title>: that is no article
+        return Rejection(Reason.NO_BODY, "HTML page has no text outside its head, menus, header and footer", "parse")
     text = normalise_text(meta.get("text") or "")
-    if not text:
-        return Rejection(Reason.NO_BODY, "HTML page has no main text", "parse")
+    if not text:  # tiny or table-laid-out pages: the main-text extractor finds nothing; keep the visible text
+        text = visible
     fields = {
         "author": meta.get("author"),
         "published": meta.get("date"),
@@ -228,5 +232,45 @@ def html_document(decoded: Decoded) -> Document | Rejection:
         "site": meta.get("sitename"),
         "description": meta.get("description"),
     }
+    fields["headings"] = "\n".join(_headings(decoded.text))  # <h1>s: the headline without the site name
+    page_title = _PAGE_TITLE.search(decoded.text[:200_000])  # when og:title is cut short by a stray quote
+    fields["page_title"] = " ".join(html.unescape(_TAG.sub("", page_title.group(1))).split()) if page_title else None
     title = normalise_text(meta["title"]) if meta.get("title") else None
     return Document(text, 0, title=title, fields={k: v for k, v in fields.items() if v})
+
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_PAGE_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _headings(markup: str) -> list[str]:
+    """Text of the page's first few <h1> elements (tags stripped, entities resolved)."""
+    found = (" ".join(html.unescape(_TAG.sub("", h)).split()) for h in _H1.findall(markup[:500_000]))
+    return [h for h in found if h][:5]
+
+
+def _visible_text(markup: str) -> str:
+    """All text a browser would show (scripts and styles dropped), one line per block; "" if unparsable."""
+    import lxml.html
+
+    try:  # lxml refuses str input that carries an XML encoding declaration: drop it (already decoded)
+        tree = lxml.html.document_fromstring(_XML_DECLARATION.sub("", markup, count=1))
+    except (ValueError, TypeError, lxml.etree.ParserError):
+        return ""
+    for hidden in tree.xpath("//head|//script|//style|//noscript|//template|//nav|//header|//footer|//aside"):
+        hidden.drop_tree()  # page chrome is not article text: a page of only menus has no body
+    content = tree.text_content()
+    if not content.strip() and len(markup) > 1000:  # libxml2 drops everything nested deeper than 255 elements
+        content = _stripped_text(markup)
+    lines = (" ".join(line.split()) for line in content.split("\n"))
+    return normalise_text("\n".join(line for line in lines if line))
+
+
+_CHROME = re.compile(r"<(head|script|style|noscript|template|nav|header|footer|aside)\b.*?</\1\s*>", re.I | re.S)
+
+
+def _stripped_text(markup: str) -> str:
+    """Text of markup too deeply nested for the parser: chrome blocks removed, tags stripped."""
+    return html.unescape(_TAG.sub("\n", _CHROME.sub("", markup[:5_000_000])))
