@@ -1,0 +1,52 @@
+"""README's promises, checked: its `wirehouse sql` commands and every query in warehouse/sql/examples.sql run."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.conftest import ROOT, SEEDS
+
+
+def _statements(sql: str) -> list[str]:
+    body = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+def test_readme_queries_and_examples_run_on_the_seeds(source: Path, warehouse_dir: Path) -> None:
+    shutil.copytree(SEEDS, source, dirs_exist_ok=True)
+    runner = CliRunner()
+    ran = runner.invoke(
+        app, ["run", "--source", str(source), "--warehouse", str(warehouse_dir), "--min-age", "0", "--workers", "1"]
+    )
+    assert ran.exit_code == 0, ran.output
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [shlex.split(line)[1:] for line in re.findall(r"^\.venv/bin/wirehouse sql .*$", readme, flags=re.M)]
+    assert len(commands) >= 2
+    for command in commands:
+        result = runner.invoke(app, [*command, "--warehouse", str(warehouse_dir)])
+        assert result.exit_code == 0, (command, result.output)
+
+    examples = _statements((ROOT / "warehouse" / "sql" / "examples.sql").read_text(encoding="utf-8"))
+    assert len(examples) >= 5
+    for statement in examples:
+        result = runner.invoke(app, ["sql", statement, "--warehouse", str(warehouse_dir), "--format", "json"])
+        assert result.exit_code == 0, (statement, result.output)
+    english = runner.invoke(
+        app,
+        [
+            "sql",
+            "SELECT count(*) AS n FROM articles WHERE language = 'en'",
+            "--warehouse",
+            str(warehouse_dir),
+            "--format",
+            "csv",
+        ],
+    )
+    assert int(english.output.split()[-1]) >= 1
