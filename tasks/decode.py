@@ -157,7 +157,10 @@ def _finish(text: str, encoding: str) -> Decoded | Rejection:
     controls = len(_CONTROL.findall(text))
     if controls and controls > _MAX_CONTROL_SHARE * len(text):
         return Rejection(Reason.BINARY, f"{controls} control characters in {len(text)}: not text", "decode")
-    return Decoded(normalise_text(_CONTROL.sub("", text) if controls else text), encoding)
+    normalised = normalise_text(_CONTROL.sub("", text) if controls else text)
+    if not normalised:  # a lone BOM, stray control bytes, or whitespace in a wide encoding
+        return Rejection(Reason.EMPTY, f"no text once decoded ({encoding})", "decode")
+    return Decoded(normalised, encoding)
 
 
 def normalise_text(text: str) -> str:

@@ -1,0 +1,129 @@
+"""The guarantees, asserted on a warehouse through DuckDB (shared by the reliability tests)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+from tasks.discover import scan
+from tasks.storage import Warehouse
+from tests.reliability.conftest import query
+
+SENTENCES = (
+    "The city council approved the budget for the new school after a long debate on Tuesday evening.",
+    "Farmers in the valley said the late frost had damaged most of the apple blossom this spring.",
+    "The central bank kept interest rates unchanged and signalled that inflation was slowing down.",
+    "Rescue teams searched the flooded streets through the night and found several families on rooftops.",
+    "The museum will reopen next month with an exhibition of paintings that were hidden during the war.",
+    "Researchers at the university published a study showing that the river is cleaner than a decade ago.",
+    "The railway operator announced that the new line to the airport will open before the summer holidays.",
+    "Local shop owners complained that the roadworks had kept customers away for almost three months.",
+    "The football club confirmed that its captain will miss the rest of the season with a knee injury.",
+    "Voters in the northern province will choose a new governor in an election that polls call too close.",
+)
+
+
+def article_text(rng: random.Random, tag: str) -> str:
+    """A plausible English news text, unique through ``tag``."""
+    body = " ".join(rng.sample(SENTENCES, 5))
+    return f"Report {tag}: news from the region\n\n{body}\n\nThis is report {tag}, filed by our correspondent."
+
+
+def write_good(folder: Path, rng: random.Random, tag: str) -> Path:
+    """One good article in a randomly chosen format (txt, md, json, jsonl, txt.gz)."""
+    text = article_text(rng, tag)
+    kind = rng.choice(("txt", "md", "json", "jsonl", "txt.gz"))
+    path = folder / f"good-{tag}.{kind}"
+    if kind == "json":
+        path.write_text(json.dumps({"headline": f"Report {tag}", "body": text}), encoding="utf-8")
+    elif kind == "jsonl":
+        second = article_text(rng, f"{tag}b")
+        lines = [json.dumps({"headline": f"Report {tag}", "body": text}), json.dumps({"body": second})]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif kind == "txt.gz":
+        path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_bad(folder: Path, rng: random.Random, tag: str) -> Path:
+    """One bad file of a randomly chosen kind (its bytes are kept in quarantine)."""
+    kind = rng.choice(("empty", "png", "parse", "no_text", "jsonl_mixed", "gzip"))
+    if kind == "empty":
+        path = folder / f"bad-{tag}.txt"
+        path.write_bytes(b"   \n")
+    elif kind == "png":
+        path = folder / f"bad-{tag}.txt"
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + rng.randbytes(300))
+    elif kind == "parse":
+        path = folder / f"bad-{tag}.json"
+        path.write_text('{"headline": "broken ' + tag + '", "body": ')
+    elif kind == "no_text":
+        path = folder / f"bad-{tag}.txt"
+        path.write_text(f"{rng.randint(0, 10**9)} ... 42 !!! 7.5%")
+    elif kind == "jsonl_mixed":
+        path = folder / f"bad-{tag}.jsonl"
+        path.write_text(json.dumps({"body": article_text(rng, f"{tag}j")}) + "\n{not json " + tag + "\n")
+    else:
+        path = folder / f"bad-{tag}.txt.gz"
+        path.write_bytes(gzip.compress(article_text(rng, tag).encode())[:-12])
+    return path
+
+
+def assert_consistent(warehouse: Path) -> None:
+    """What must hold after any crash: nothing twice, nothing half-visible, every row traceable."""
+    home = Warehouse(warehouse)
+    if not home.current.exists() or not home.batch_dirs():
+        return  # killed before the first commit: nothing is visible yet, which is consistent
+    assert query(warehouse, "SELECT source_path, file_version FROM files GROUP BY ALL HAVING count(*) > 1") == []
+    assert (
+        query(warehouse, "SELECT article_id, file_version FROM article_versions GROUP BY ALL HAVING count(*) > 1") == []
+    )
+    assert query(warehouse, "SELECT article_id FROM articles GROUP BY ALL HAVING count(*) > 1") == []
+    # every article version belongs to a landed ledger row of the same batch, and the counts agree
+    orphans = query(
+        warehouse,
+        "SELECT a.source_path, a.file_version FROM article_versions a "
+        "ANTI JOIN files f ON f.source_path = a.source_path AND f.file_version = a.file_version "
+        "AND f.batch_id = a.batch_id AND f.status = 'landed'",
+    )
+    assert orphans == []
+    mismatched = query(
+        warehouse,
+        "SELECT f.source_path, f.file_version, f.articles, count(a.article_id) FROM files f "
+        "LEFT JOIN article_versions a USING (source_path, file_version) WHERE f.status = 'landed' "
+        "GROUP BY ALL HAVING count(a.article_id) <> f.articles",
+    )
+    assert mismatched == []
+    unledgered = query(
+        warehouse,
+        "SELECT q.source_path, q.file_version FROM quarantine q "
+        "ANTI JOIN files f ON f.source_path = q.source_path AND f.file_version = q.file_version",
+    )
+    assert unledgered == []
+
+
+def assert_complete(source: Path, warehouse: Path) -> None:
+    """After a run that finished: every source file's current version is in the ledger, nothing pending."""
+    assert_consistent(warehouse)
+    on_disk = {found.ref.source_path: (found.ref.size, found.ref.mtime_ns) for found in scan(source)}
+    ledger = {
+        path: (size, mtime_ns, status)
+        for path, size, mtime_ns, status in query(
+            warehouse, "SELECT source_path, size, mtime_ns, status FROM file_status"
+        )
+    }
+    for path, (size, mtime_ns) in on_disk.items():
+        assert path in ledger, f"{path} was never recorded"
+        assert ledger[path][:2] == (size, mtime_ns), f"{path}: the ledger holds an older version"
+        assert ledger[path][2] in {"landed", "duplicate", "quarantined"}, path
+    gone = {path for path, (_, _, status) in ledger.items() if status != "deleted"} - set(on_disk)
+    assert gone == set(), f"deleted files not marked deleted: {gone}"
+    assert query(warehouse, "SELECT count(*) FROM runs WHERE status = 'running'") == [(0,)]
+    home = Warehouse(warehouse)
+    assert not home.staging.exists() or list(home.staging.iterdir()) == []
+    assert [p.name for p in home.data.glob("gen-*")] == [home.current.resolve().name]
+    assert list(home.kept.glob("**/.tmp-*")) == []
