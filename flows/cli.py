@@ -260,6 +260,42 @@ def compact(warehouse: WarehouseOption = None) -> None:
 
 
 @app.command()
+def reenrich(
+    warehouse: WarehouseOption = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="component to recompute (repeatable): language|metadata|entities|quotes|keywords|fingerprint"),
+    ] = None,
+) -> None:
+    """Recompute enrichment from the stored text (no source file is read), atomically; default: stale components."""
+    settings = build_settings(warehouse=warehouse)
+    _require_warehouse(settings)
+    from flows.ingest_articles import warehouse_lock
+    from tasks.reenrich import COMPONENTS
+    from tasks.reenrich import reenrich as reenrich_warehouse
+    from tasks.storage import Warehouse, refresh_views
+
+    bad = sorted(set(only or ()) - set(COMPONENTS))
+    if bad:
+        raise UsageProblem(f"unknown component {', '.join(bad)}: choose from {', '.join(COMPONENTS)}")
+    home = Warehouse(settings.warehouse)
+    with warehouse_lock(home, settings) as acquired:  # the flow's single-writer lock
+        if not acquired:
+            raise UsageProblem("another writer holds the warehouse lock (--lock skip): try again later")
+        home.recover()
+        home.initialise()
+        result = reenrich_warehouse(home, only=tuple(only) if only else None)
+        refresh_views(home, settings.sql)
+    if not result.components:
+        console.print("nothing to re-enrich: every stored article has the current component versions")
+        return
+    console.print(
+        f"re-enriched {', '.join(result.components)} for {result.articles} articles "
+        f"({result.rewritten_files} files rewritten, {result.linked_files} linked) in {result.seconds:.1f}s"
+    )
+
+
+@app.command()
 def serve(
     source: SourceOption = None,
     warehouse: WarehouseOption = None,
@@ -284,7 +320,11 @@ def server(
 
     from tasks.settings import PROJECT_ROOT
 
-    env = {**os.environ, "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(PROJECT_ROOT / ".prefect")),
+        "PREFECT_UI_API_URL": f"http://{host}:{port}/api",  # the UI's default assumes port 4200
+    }
     console.print(f"Prefect UI: [bold]http://{host}:{port}[/bold]  (PREFECT_HOME={env['PREFECT_HOME']})")
     console.print(f"in another shell: export PREFECT_API_URL=http://{host}:{port}/api; wirehouse serve")
     prefect = Path(sys.executable).with_name("prefect")

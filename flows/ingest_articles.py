@@ -154,7 +154,8 @@ def ingest_articles(settings: Settings) -> RunSummary:
     with warehouse_lock(warehouse, settings) as acquired:
         if not acquired:
             summary.status = "skipped"
-            summary.message = f"another run holds the lock on {warehouse.root}; skipped (lock=skip)"
+            waited = "" if settings.lock == "skip" else f" for {settings.lock_timeout_seconds:.0f}s"
+            summary.message = f"another run holds the lock on {warehouse.root}{waited}; skipped (lock={settings.lock})"
             logger.warning(summary.message)
             return summary
         crash_point("after_lock")
@@ -270,11 +271,11 @@ def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: R
         in_flight: StartedBatch | None = None
         for rows in [*batches(changes.pending, settings.batch_size), None]:
             shas = in_flight.shas if in_flight else frozenset()
-            started = None if rows is None else read_batch(rows, info, ledger, map_fn, opaque(shas))
+            started = None if rows is None else read_batch(rows, info, ledger, opaque(shas)).hand_off(map_fn)
             if in_flight is None:
                 in_flight = started
                 continue
-            prepared = enrich_batch(opaque(in_flight), info, ledger, map_fn)
+            prepared = enrich_batch(opaque(in_flight), info, ledger)
             in_flight = started
             validated = validate(opaque(prepared), validator, run_id)
             outcome = land(opaque(validated), warehouse)

@@ -122,6 +122,28 @@ class Ledger:
         table = pa.table({"source_path": [a[0] for a in articles], "article_id": [a[1] for a in articles]})
         return set(self._query("known_articles", new_articles=table).column("article_id").to_pylist())
 
+    def link_near_duplicates(self, articles: list[dict[str, Any]]) -> None:
+        """Set ``near_duplicate_of`` on new articles whose SimHash is close to a landed or earlier one."""
+        from tasks.fingerprint import MAX_DISTANCE
+
+        rows = [(a["article_id"], a.get("fingerprint"), i) for i, a in enumerate(articles)]
+        rows = [r for r in rows if r[1] is not None]
+        if not rows:
+            return
+        table = pa.table(
+            {"article_id": [r[0] for r in rows], "fingerprint": [r[1] for r in rows], "position": [r[2] for r in rows]},
+            schema=pa.schema([("article_id", pa.string()), ("fingerprint", pa.int64()), ("position", pa.int64())]),
+        )
+        cursor = self.connection.cursor()
+        try:
+            cursor.register("new_fingerprints", table)
+            sql = (self.sql_dir / "near_duplicates.sql").read_text(encoding="utf-8")
+            links = dict(cursor.execute(sql, {"max_distance": MAX_DISTANCE}).fetchall())
+        finally:
+            cursor.close()
+        for article in articles:
+            article["near_duplicate_of"] = links.get(article["article_id"])
+
     def stale_runs(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self._query("stale_runs").to_pylist()
         return rows
@@ -238,22 +260,30 @@ class StartedBatch:
     jobs: list[Job]
     twins: list[tuple[FileRef, int, str]]  # same bytes as a job of this batch
     late: list[Job]  # same bytes as a job of the batch still in flight: resolved once that one landed
-    outputs: Iterable[EnrichOutput]
+    max_decompressed_bytes: int
+    outputs: Iterable[EnrichOutput] = ()
 
     @property
     def shas(self) -> frozenset[str]:
         return frozenset(sha for _, _, _, sha in self.jobs)
 
+    def hand_off(self, map_fn: MapFn) -> StartedBatch:
+        """Start enriching the jobs through ``map_fn``; ``finish_batch`` collects the outputs.
+
+        Called by the flow itself, not inside a task: a Dask submission from a task would ship that
+        task's context (and its parameters, the ledger's DuckDB connection among them) to the cluster.
+        """
+        self.outputs = map_fn(enrich_job, [(ref, data, self.max_decompressed_bytes) for ref, _, data, _ in self.jobs])
+        return self
+
 
 def prepare_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) -> PreparedBatch:
     """Read, hash, de-duplicate and enrich one batch of pending files (enrichment through ``map_fn``)."""
-    return finish_batch(start_batch(rows, info, ledger, map_fn), info, ledger, map_fn)
+    return finish_batch(start_batch(rows, info, ledger).hand_off(map_fn), info, ledger)
 
 
-def start_batch(
-    rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn, in_flight: frozenset[str] = frozenset()
-) -> StartedBatch:
-    """Read, hash and de-duplicate one batch, then hand its enrichment to ``map_fn`` without waiting.
+def start_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, in_flight: frozenset[str] = frozenset()) -> StartedBatch:
+    """Read, hash and de-duplicate one batch; ``StartedBatch.hand_off`` then starts its enrichment.
 
     ``in_flight`` holds the hashes of the previous batch, enriched but not landed yet: files with those
     bytes are settled in ``finish_batch``, once the ledger knows where they landed.
@@ -329,11 +359,10 @@ def start_batch(
             jobs.append((ref, version, data, sha))
 
     crash_point("enrich")
-    outputs = map_fn(enrich_job, [(ref, data, info.max_decompressed_bytes) for ref, _, data, _ in jobs])
-    return StartedBatch(batch, now, jobs, twins, late, outputs)
+    return StartedBatch(batch, now, jobs, twins, late, info.max_decompressed_bytes)
 
 
-def finish_batch(started: StartedBatch, info: RunInfo, ledger: Ledger, map_fn: MapFn) -> PreparedBatch:
+def finish_batch(started: StartedBatch, info: RunInfo, ledger: Ledger) -> PreparedBatch:
     """Collect the enrichment of a started batch and drop articles that already landed elsewhere."""
     batch, now, jobs, twins, outputs = started.batch, started.now, started.jobs, started.twins, started.outputs
     if started.late:
@@ -361,7 +390,7 @@ def finish_batch(started: StartedBatch, info: RunInfo, ledger: Ledger, map_fn: M
         if unresolved:
             extra = list(unresolved.values())
             jobs = jobs + extra
-            more = map_fn(enrich_job, [(ref, data, info.max_decompressed_bytes) for ref, _, data, _ in extra])
+            more = (enrich_job((ref, data, info.max_decompressed_bytes)) for ref, _, data, _ in extra)
             outputs = itertools.chain(outputs, more)
     first_article: dict[str, str | None] = {}
     verdicts: dict[str, tuple[str, list[Rejection]]] = {}  # sha → (first path, its rejections)
@@ -404,6 +433,7 @@ def finish_batch(started: StartedBatch, info: RunInfo, ledger: Ledger, map_fn: M
             continue
         seen.add(article["article_id"])
         batch.articles.append(article)
+    ledger.link_near_duplicates(batch.articles)
     for ref, version, sha in twins:
         first_path, rejections = verdicts.get(sha, ("", []))
         if first_article.get(sha) is None and rejections:  # a twin of a quarantined file gets the same verdict
@@ -623,7 +653,9 @@ def requeue_files(
         try:
             cursor = ledger.connection.cursor()
             statement = (sql_dir / "requeue_candidates.sql").read_text(encoding="utf-8")
-            rows = cursor.execute(statement, {"reason": reason.value, "path": path_glob}).to_arrow_table().to_pylist()
+            cursor.execute(statement, {"reason": reason.value, "path": path_glob})
+            columns = [d[0] for d in cursor.description or []]
+            rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
             cursor.close()
         finally:
             ledger.close()

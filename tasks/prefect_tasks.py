@@ -19,7 +19,6 @@ from tasks.ingest import (
     EnrichJob,
     EnrichOutput,
     Ledger,
-    MapFn,
     PreparedBatch,
     RunInfo,
     StartedBatch,
@@ -55,9 +54,9 @@ def discover_changes(source: Source, ledger: Ledger, min_age_seconds: float) -> 
 
 
 @task(name="read-batch", cache_policy=NONE)
-def read_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn, in_flight: frozenset[str]) -> StartedBatch:
-    """Read and hash a batch and start its enrichment; returns at once (the workers carry on)."""
-    return start_batch(rows, info, ledger, map_fn, in_flight)
+def read_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, in_flight: frozenset[str]) -> StartedBatch:
+    """Read, hash and de-duplicate a batch (the flow then hands it to the workers without waiting)."""
+    return start_batch(rows, info, ledger, in_flight)
 
 
 @task(name="enrich-chunk", cache_policy=NONE)
@@ -67,8 +66,8 @@ def enrich_chunk(fn: Callable[[EnrichJob], EnrichOutput], jobs: list[EnrichJob])
 
 
 @task(name="enrich-batch", cache_policy=NONE)
-def enrich_batch(started: StartedBatch, info: RunInfo, ledger: Ledger, map_fn: MapFn) -> PreparedBatch:
-    batch = finish_batch(started, info, ledger, map_fn)
+def enrich_batch(started: StartedBatch, info: RunInfo, ledger: Ledger) -> PreparedBatch:
+    batch = finish_batch(started, info, ledger)
     get_run_logger().info(
         "enrich: %d files → %d articles, %d rejections in %.2fs",
         len(batch.files),
