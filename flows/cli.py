@@ -264,7 +264,9 @@ def reenrich(
     warehouse: WarehouseOption = None,
     only: Annotated[
         list[str] | None,
-        typer.Option(help="component to recompute (repeatable): language|metadata|entities|quotes|keywords|fingerprint"),
+        typer.Option(
+            help="component to recompute (repeatable): language|metadata|entities|quotes|keywords|fingerprint"
+        ),
     ] = None,
 ) -> None:
     """Recompute enrichment from the stored text (no source file is read), atomically; default: stale components."""

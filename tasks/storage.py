@@ -231,6 +231,22 @@ class Warehouse:
         if not any(self.current.glob("batch=*")):
             empty = {name: schema.empty_table() for name, schema in SCHEMAS.items()}
             self.commit(empty, batch_id=SCHEMA_BATCH)
+        self._upgrade_schema_batch()
+
+    def _upgrade_schema_batch(self) -> None:
+        """Give the empty schema batch any columns added since it was written (a new view may need them;
+        union_by_name then reads them as NULL from older files). Each file is swapped in by one rename."""
+        folder = self.current.resolve() / f"batch={SCHEMA_BATCH}"
+        if not folder.is_dir():
+            return
+        for name, schema in SCHEMAS.items():
+            path = folder / f"{name}.parquet"
+            if path.exists() and pq.read_schema(path).names == schema.names:
+                continue
+            tmp = folder / f".{name}-{uuid4().hex[:8]}.tmp"
+            pq.write_table(schema.empty_table(), tmp, compression="zstd")
+            _fsync(tmp)
+            os.replace(tmp, path)
 
     def batch_dirs(self) -> list[Path]:
         """Committed batch directories of the live generation, oldest first."""
@@ -263,6 +279,7 @@ class Warehouse:
         _fsync(generation)
         tmp_link = self.data / f".current-{uuid4().hex[:8]}"
         tmp_link.symlink_to(generation.name)
+        crash_point("generation_swap")
         os.replace(tmp_link, self.current)
         _fsync(self.data)
         return generation
