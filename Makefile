@@ -12,7 +12,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test lint clean ui bench
+.PHONY: run test lint clean ui bench eval
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: $(STAMP)
 # The benchmark: wirehouse run vs the raw-langdetect ceiling (N=20000 by default; BENCH_ARGS="--n 2000").
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Enrichment quality on the labelled corpus (../shared/corpora, or WIREHOUSE_CORPUS=…) and its per-article cost.
+eval: $(STAMP)
+	$(BIN)/python -m tests.accuracy.evaluate
+	$(BIN)/python -m tests.accuracy.speed
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

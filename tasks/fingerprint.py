@@ -7,8 +7,8 @@ fingerprint is within ``MAX_DISTANCE`` bits (and that is not the very same text)
 
 from __future__ import annotations
 
-import hashlib
 import re
+import zlib
 
 import numpy as np
 
@@ -18,22 +18,30 @@ _TOKEN = re.compile(r"\w+")
 _BITS = np.arange(64, dtype=np.uint64)
 
 
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: spreads every input bit over all 64 output bits."""
+    values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    mixed: np.ndarray = values ^ (values >> np.uint64(31))
+    return mixed
+
+
 def simhash(text: str) -> int | None:
-    """Signed 64-bit SimHash (fits a Parquet int64); None for text with fewer than 3 words."""
+    """Signed 64-bit SimHash (fits a Parquet int64); None for text with fewer than 3 words.
+
+    Each word is hashed once (CRC-32, stable across processes), a shingle's hash mixes its three words'
+    (vectorised), and each distinct shingle votes once per bit.
+    """
     tokens = _TOKEN.findall(text.casefold())
     if len(tokens) < 3:
         return None
-    shingles = {" ".join(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
-    hashes = np.fromiter(
-        (int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little") for s in shingles),
-        dtype=np.uint64,
-        count=len(shingles),
-    )
-    bits = ((hashes[:, None] >> _BITS) & np.uint64(1)).astype(np.int32)
+    words = np.fromiter((zlib.crc32(t.encode()) for t in tokens), dtype=np.uint64, count=len(tokens))
+    with np.errstate(over="ignore"):
+        words = _mix(words)
+        shingles = np.unique(_mix(words[:-2] ^ (words[1:-1] * np.uint64(31)) ^ (words[2:] * np.uint64(961))))
+    bits = ((shingles[:, None] >> _BITS) & np.uint64(1)).astype(np.int32)
     votes = bits.sum(axis=0) * 2 - len(shingles)
-    value = 0
-    for index in np.nonzero(votes > 0)[0]:
-        value |= 1 << int(index)
+    value = int(np.packbits((votes > 0).astype(np.uint8), bitorder="little").view("<u8")[0])
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
