@@ -37,7 +37,9 @@ def test_first_poll_lands_everything_and_a_no_op_poll_fetches_nothing(bucket: An
         gzip.compress(json.dumps({"headline": "Pier", "body": STORY}).encode() + b"\n{bad\n"),
     )
     url = f"s3://{prefix}/"
+    s3.requests.clear()
     first = ingest(source=url, max_file_bytes=20_000)
+    assert len(s3.object_reads()) == 4  # one GET per object; huge.txt is listed over the cap and never fetched
     assert (first.new_files, first.landed, first.quarantined, first.duplicates) == (5, 3, 2, 0)
     assert sql("SELECT language FROM articles WHERE source_path = ?", f"s3://{prefix}/seed.txt") == [("en",)]
     assert sql("SELECT count(*) FROM articles WHERE source_path = ?", f"s3://{prefix}/dir one/é-story.txt") == [(1,)]
