@@ -26,6 +26,7 @@ POINTS = (
     "after_rename",  # batch committed, before the flow records it
     "run_record",  # all batches committed, before the run's final record
     "view_refresh",  # inside the wirehouse.duckdb transaction that rewrites the views
+    "generation_swap",  # compaction: the new generation built, the ``current`` symlink not yet swapped
 )
 
 _hits: Counter[str] = Counter()

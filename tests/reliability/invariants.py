@@ -106,8 +106,11 @@ def assert_consistent(warehouse: Path) -> None:
     assert unledgered == []
 
 
-def assert_complete(source: Path, warehouse: Path) -> None:
-    """After a run that finished: every source file's current version is in the ledger, nothing pending."""
+def assert_complete(source: Path, warehouse: Path, *, compacted: bool = False) -> None:
+    """After a run that finished: every source file's current version is in the ledger, nothing pending.
+
+    ``compacted``: that run swapped generations, so the retired one waits for the next run's clean-up.
+    """
     assert_consistent(warehouse)
     on_disk = {found.ref.source_path: (found.ref.size, found.ref.mtime_ns) for found in scan(source)}
     ledger = {
@@ -125,5 +128,6 @@ def assert_complete(source: Path, warehouse: Path) -> None:
     assert query(warehouse, "SELECT count(*) FROM runs WHERE status = 'running'") == [(0,)]
     home = Warehouse(warehouse)
     assert not home.staging.exists() or list(home.staging.iterdir()) == []
-    assert [p.name for p in home.data.glob("gen-*")] == [home.current.resolve().name]
+    generations = sorted(p.name for p in home.data.glob("gen-*"))
+    assert generations[-1] == home.current.resolve().name and len(generations) == (2 if compacted else 1)
     assert list(home.kept.glob("**/.tmp-*")) == []

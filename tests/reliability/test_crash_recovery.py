@@ -69,19 +69,20 @@ def test_sigkill_at_every_point_then_rerun_lands_everything_exactly_once(
             warehouse.rename(moved)
             warehouse = moved
         fault = f"{point}@{rng.randint(1, REPEATABLE.get(point, 1))}"
-        child = run_child(source, warehouse, fault=fault, batch_size=3)
+        compact = 2 if point == "generation_swap" else 0  # compaction runs only when asked to here
+        child = run_child(source, warehouse, fault=fault, batch_size=3, compact_threshold=compact)
         assert child.killed, f"seed {SEED}: {fault} was never reached (rc={child.returncode}): {child.stderr[-2000:]}"
         killed.append(fault)
         assert_consistent(warehouse)
     assert len({k.split("@")[0] for k in killed}) >= 10
 
-    final = run_child(source, warehouse, batch_size=3)
+    final = run_child(source, warehouse, batch_size=3, compact_threshold=2)  # compacts: history must survive
     assert final.returncode == 0, final.stderr[-3000:]
     assert final.summary()["status"] == "completed"
-    assert_complete(source, warehouse)
+    assert_complete(source, warehouse, compacted=True)
     [(crashed,)] = query(warehouse, "SELECT count(*) FROM runs WHERE status = 'crashed'")
     assert 1 <= crashed <= len(killed)  # a run killed before its first record leaves nothing to mark
 
-    again = run_child(source, warehouse, batch_size=3)
+    again = run_child(source, warehouse, batch_size=3, compact_threshold=0)
     assert again.summary()["new_files"] == 0
     assert_complete(source, warehouse)
