@@ -210,6 +210,11 @@ class DataDocs:
                 )
             )
 
+    def columns(self, table: str) -> list[str]:
+        return sorted(
+            {e["kwargs"]["column"] for e in self.specs[table]["expectations"] if "column" in e.get("kwargs", {})}
+        )
+
     def run_checkpoint(self, table: str, data: pa.Table, run_name: str) -> bool:
         """Validate a whole table with its Checkpoint (which updates Data Docs); True when it passed."""
         import great_expectations as gx
@@ -269,6 +274,9 @@ _EXTERNAL = re.compile(
 )
 
 
+_STATIC = re.compile(r'\b(href|src)="(?:\./|(?:\.\./)+)static/')
+
+
 def make_docs_offline(docs_dir: Path) -> None:
     """Rewrite every Data Docs page so it opens with no network (idempotent)."""
     static = docs_dir / "static"
@@ -286,4 +294,5 @@ def make_docs_offline(docs_dir: Path) -> None:
             f'<script src="{prefix}static/wirehouse-offline.js"></script>'
         )
         html = _EXTERNAL.sub("", html).replace("<head>", "<head>" + local, 1)
+        html = _STATIC.sub(f'\\1="{prefix}static/', html)  # GE miscounts the depth of some pages' assets
         page.write_text(html, encoding="utf-8")

@@ -20,7 +20,6 @@ from tasks.storage import Warehouse, query
 
 PALETTE = ("#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477", "#66aa00", "#b82e2e", "#316395")
 RUNS_SHOWN = 40
-_ENTITY_COLUMNS = ("entity", "name", "text", "value", "surface")
 _COUNTRY_COLUMNS = ("countries", "country")
 
 
@@ -67,12 +66,9 @@ def collect(warehouse: Warehouse, sql_dir: Path) -> ReportData:
         )
         views = {r[0] for r in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         columns = _columns(connection, "articles")
-        if "entities" in views:
-            entity_columns = _columns(connection, "entities")
-            name = next((c for c in _ENTITY_COLUMNS if c in entity_columns), None)
-            if name:
-                rows = connection.execute(_sql(sql_dir, "entities").replace("{entity}", _ident(name))).fetchall()
-                data.entities = [(str(e), int(n)) for e, n in rows]
+        if "entities" in views and {"name", "kind", "normalised"} <= set(_columns(connection, "entities")):
+            rows = connection.execute(_sql(sql_dir, "entities")).fetchall()
+            data.entities = [(str(e), int(n)) for e, n in rows]
         elif columns.get("entities", "").startswith("STRUCT(") and "name" in columns["entities"]:
             rows = connection.execute(_sql(sql_dir, "article_entities")).fetchall()
             data.entities = [(str(e), int(n)) for e, n in rows]
@@ -149,7 +145,7 @@ def stacked_bars(labels: Sequence[str], series: dict[str, Sequence[float]], *, t
     )
     return (
         f'<svg viewBox="0 0 {_W} {_H}" role="img" aria-label="{_e(title)}">{_axis(top, height)}{"".join(bars)}</svg>'
-        + (f'<div class="legend">{legend}</div>' if len(series) > 1 else "")
+        + f'<div class="legend">{legend}</div>'
     )
 
 

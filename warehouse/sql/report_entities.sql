@@ -1,8 +1,7 @@
--- Report: most mentioned entities (only when the enrichment's entities view exists).
--- {entity} is the view's name column, chosen and quoted by tasks/report.py.
-SELECT CAST({entity} AS VARCHAR) AS entity, count(*) AS mentions
+-- Report: most mentioned entities, from the enrichment's entities view (one row per mention).
+SELECT coalesce(normalised, name) || coalesce(' (' || kind || ')', '') AS entity, count(*) AS mentions
 FROM entities
-WHERE {entity} IS NOT NULL
+WHERE name IS NOT NULL
 GROUP BY 1
 ORDER BY 2 DESC, 1
 LIMIT 15;
