@@ -18,3 +18,16 @@ SELECT suite, avg(success::INT) AS success_rate, sum(failed_rows) AS failed_rows
 
 -- Recent runs
 SELECT started_at, status, flow_run_name, new_files, landed, quarantined, duration_s FROM runs ORDER BY started_at DESC LIMIT 10;
+
+-- Who is mentioned most, and in how many articles.
+SELECT kind, normalised, count(*) AS mentions, count(DISTINCT article_id) AS articles
+FROM entities GROUP BY ALL ORDER BY mentions DESC LIMIT 20;
+
+-- Quotations with their speakers.
+SELECT speaker, quote, source_path FROM quotes WHERE speaker IS NOT NULL ORDER BY source_path, start;
+
+-- Articles per country mentioned.
+SELECT country, count(*) AS articles FROM (SELECT unnest(countries) AS country FROM articles) GROUP BY 1 ORDER BY 2 DESC;
+
+-- Re-published or lightly edited copies.
+SELECT source_path, original_path, distance FROM near_duplicates ORDER BY distance;
