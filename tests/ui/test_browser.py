@@ -27,11 +27,13 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SCREENSHOTS = ROOT / "screenshots"
 BIN = Path(sys.executable).parent
 
+HAVE_BROWSER = Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
+if not HAVE_BROWSER and os.environ.get("WIREHOUSE_REQUIRE_BROWSER"):  # CI installed it: missing is a failure
+    raise RuntimeError(f"WIREHOUSE_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-        reason="needs chromium and chromedriver (apt-get install -y chromium chromium-driver)",
+        not HAVE_BROWSER, reason="needs chromium and chromedriver (apt-get install -y chromium chromium-driver)"
     ),
 ]
 webdriver = pytest.importorskip("selenium.webdriver")
