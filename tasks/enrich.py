@@ -129,8 +129,8 @@ def metadata_columns(
     }
 
 
-def entity_columns(text: str) -> dict[str, Any]:
-    found = extract_entities(text)
+def entity_columns(text: str, language: str | None = None) -> dict[str, Any]:
+    found = extract_entities(text, language)
     return {
         "entities": [
             {
@@ -179,7 +179,7 @@ def enrich_document(doc: Document, ref: FileRef) -> dict[str, Any]:
         "url": doc.fields.get("url"),
         "text": doc.text,
     }
-    row |= entity_columns(doc.text)
+    row |= entity_columns(doc.text, row["language"])
     row |= quote_columns(doc.text, row["entities"])
     row |= keyword_columns(doc.text, row["language"])
     row |= {"fingerprint": simhash(doc.text), "near_duplicate_of": None, "enricher_version": ENRICHER_VERSION}

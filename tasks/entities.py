@@ -20,10 +20,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 VERSION = "1"
 
 PERSON, ORGANISATION, PLACE = "person", "organisation", "place"
+ALTERNATE_NAMES_POPULATION = 200_000
 
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*[\w]|[^\W\d_]")
 _CONNECTORS = frozenset({"of", "for", "the", "de", "del", "la", "le", "du", "des", "von", "van", "der", "on"})
@@ -139,7 +141,8 @@ _ORG_WORDS = frozenset(
     |governo""".replace("\n", "").split("|")
 )
 _ORG_AFTER = frozenset({"government", "party", "movement", "coalition", "administration", "group", "militia"})
-_PLACE_BEFORE = frozenset({"in", "near", "at", "outside", "from", "around", "across", "to"})
+_PLACE_BEFORE = frozenset({"in", "near", "at", "outside", "around", "across"})
+_NOUNS_CAPITALISED = frozenset({"de", "lb"})  # German nouns: "in Industriekreisen" is no place
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;…]\s+|\n\s*|[“\"«„(]\s*)$")
 _ALIASES = {
     "US": "US",
@@ -202,8 +205,11 @@ def _gazetteer() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
             places[name] = (canonical, code, population)
 
     for city in cache.get_cities().values():
-        for name in (city["name"], *city.get("alternatenames", ())):
-            add(name, city["name"], city["countrycode"], int(city["population"]))
+        population = int(city["population"])
+        # Alternate names only for big cities: small towns' exonyms are too often ordinary words ("Namen", "Vann").
+        names = (city["name"], *city.get("alternatenames", ())) if population >= ALTERNATE_NAMES_POPULATION else ()
+        for name in names or (city["name"],):
+            add(name, city["name"], city["countrycode"], population)
     country_names: dict[str, str] = {}
     for code, country in cache.get_countries().items():
         country_names[code] = country["name"]
@@ -218,6 +224,25 @@ def _gazetteer() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     for alias, code in _ALIASES.items():
         places[alias] = (country_names.get(code, alias), code, 10**10)
     return {name: (canonical, code) for name, (canonical, code, _) in places.items()}, country_names
+
+
+class _PlacesWithout(dict[str, tuple[str, str]]):
+    """The gazetteer seen through a stopword filter (no copy: lookups go to the shared dict)."""
+
+    def __init__(self, places: dict[str, tuple[str, str]], stop: frozenset[str]) -> None:
+        super().__init__()
+        self.places, self.stop = places, stop
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str) or name not in self.places:
+            return False
+        return name.isupper() or " " in name or name.casefold() not in self.stop  # "US" is no "us"
+
+    def __getitem__(self, name: str) -> tuple[str, str]:
+        return self.places[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.places[name] if name in self else default
 
 
 def _is_capitalised(word: str) -> bool:
@@ -295,9 +320,17 @@ def _previous_words(text: str, start: int, count: int = 3) -> list[str]:
     return [w.lower() for w in re.findall(r"[\w.-]+", text[max(0, start - 60) : start])[-count:]]
 
 
-def extract_entities(text: str) -> list[Entity]:
-    """People, organisations and places in order of appearance, with offsets and normalised names."""
+def extract_entities(text: str, language: str | None = None) -> list[Entity]:
+    """People, organisations and places in order of appearance, with offsets and normalised names.
+
+    ``language`` (ISO 639-1) drops one-word places that are stopwords of it ("Auch", "Man", "Так").
+    """
     places, _ = _gazetteer()
+    if language and language != "und":
+        from tasks.keywords import stopwords
+
+        stop = stopwords(language)
+        places = _PlacesWithout(places, stop)
     raw: list[tuple[str, int, int, str, str | None]] = []  # (kind, start, end, name, country)
     unknown: list[tuple[int, int, str, bool]] = []  # (start, end, name, at sentence start)
 
@@ -364,6 +397,11 @@ def extract_entities(text: str) -> list[Entity]:
         classify(words, sentence_start)
 
     persons = {name for kind, _, _, name, _ in raw if kind == PERSON}
+    surnames_found = {name.split()[-1] for name in persons if len(name.split()) > 1}
+    raw = [  # "Bernard Vann" named, then "Vann" alone is him, not Vannes
+        (PERSON, start, end, name, None) if kind == PLACE and name in surnames_found else (kind, start, end, name, code)
+        for kind, start, end, name, code in raw
+    ]
     surnames = {name.split()[-1]: name for name in sorted(persons, key=len) if name}
     for start, end, name, sentence_start in unknown:
         parts = name.split()
@@ -378,7 +416,11 @@ def extract_entities(text: str) -> list[Entity]:
                 raw.append((ORGANISATION, offset, end, last, None))
             else:
                 raw.append((ORGANISATION, start, end, name, None))
-        elif not sentence_start and _previous_words(text, start, 1)[-1:] in ([w] for w in _PLACE_BEFORE):
+        elif (
+            language not in _NOUNS_CAPITALISED
+            and not sentence_start
+            and _previous_words(text, start, 1)[-1:] in ([w] for w in _PLACE_BEFORE)
+        ):
             raw.append((PLACE, start, end, name, None))
 
     return _normalise(raw, places)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 VERSION = "1"
 
+_NO_SPACES = frozenset({"zh", "ja", "th", "lo", "km", "my"})
 _WORD = re.compile(r"[^\W\d_]+")
 _NUMBER = r"\d{1,3}(?:[,\u00a0 .]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
 _SCALE = r"(?i:thousand|million|billion|trillion|bn|m|k|mn|milliards?|millions?|milliones|millones|mil|Mio\.?|Mrd\.?)"
@@ -62,6 +63,8 @@ def stopwords(language: str) -> frozenset[str]:
 
 def extract_keywords(text: str, language: str, *, top: int = 8) -> list[str]:
     """Up to ``top`` keywords (single words or two-word phrases), best first."""
+    if language in _NO_SPACES:
+        return []  # words are not space-separated: a run of characters is a phrase, not a keyword
     stop = stopwords(language if language != "und" else "en")
     words = _WORD.findall(text)
     if len(words) < 5:

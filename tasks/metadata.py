@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 WORDS_PER_MINUTE = 230  # adult silent reading of non-fiction
 _CJK_CHARS_PER_MINUTE = 500
@@ -77,20 +77,17 @@ def _month(value: str) -> int:
 
 
 def resolve_year(month: int, day: int, weekday: str | None, reference: date) -> int | None:
-    """The year of a day-month mention: the one whose weekday matches, nearest before the reference."""
-    for year in (
-        reference.year,
-        reference.year - 1,
-        reference.year + 1,
-        *range(reference.year - 2, reference.year - 7, -1),
-    ):
+    """The year of a day-month mention: the latest on or before the reference (a file's date) whose weekday
+    matches; without a weekday, the reference's year unless that puts the date after the reference."""
+    latest = reference + timedelta(days=2)  # a file saved just after midnight, UTC vs local time
+    for year in range(reference.year, reference.year - 12, -1):  # weekdays repeat within 11 years
         try:
             candidate = date(year, month, day)
         except ValueError:
             continue
-        if weekday is None:
-            return int(reference.year if candidate <= reference else reference.year - 1)
-        if candidate.weekday() == _WEEKDAYS[weekday.lower()]:
+        if candidate > latest:
+            continue
+        if weekday is None or candidate.weekday() == _WEEKDAYS[weekday.lower()]:
             return int(year)
     return None
 

@@ -81,7 +81,7 @@ def reenrich_row(row: dict[str, Any], components: tuple[str, ...]) -> dict[str, 
         }
         updated |= metadata_columns(text, title=row.get("title"), fields=fields, reference=mtime.date())
     if "entities" in components:
-        updated |= entity_columns(text)
+        updated |= entity_columns(text, updated.get("language"))
     if "quotes" in components:
         updated |= quote_columns(text, updated.get("entities"))
     if "keywords" in components:
