@@ -190,23 +190,14 @@ class ObjectStoreSource:
         return Rejection(Reason.FETCH_ERROR, f"transient error after {self.attempts} attempts: {last}", "read")
 
     def _fetch(self, path: str, ref: FileRef, max_bytes: int) -> bytes | Rejection:
-        options: dict[str, Any] = {"block_size": 1 << 20, "cache_type": "none"}
-        if urlsplit(self.url).scheme in {"s3", "s3a"}:
-            # One GET per object: the listed size spares s3fs its HEAD, and If-Match makes S3 refuse (412)
-            # an object that changed since it was listed.
-            options |= {"size": ref.size, "s3_additional_kwargs": {"IfMatch": ref.etag} if ref.etag else {}}
-        try:
-            with self.fs.open(path, "rb", **options) as handle:
-                if "size" not in options:
-                    details = getattr(handle, "details", {}) or {}
-                    etag = _etag(details)
-                    if (ref.etag and etag and etag != ref.etag) or int(details.get("size", ref.size)) != ref.size:
-                        return Rejection(Reason.CHANGED_DURING_READ, "object changed between listing and read", "read")
-                data: bytes = handle.read(max_bytes + 1)
-        except OSError as error:
-            if "PreconditionFailed" in str(error) or "412" in str(error) or "precondition" in str(error).lower():
+        # fsspec's open asks for the object's details (S3: one HEAD) and then reads it (S3: one GET,
+        # with If-Match on that ETag); comparing them with the listing catches a replaced object.
+        with self.fs.open(path, "rb", block_size=1 << 20, cache_type="none") as handle:
+            details = getattr(handle, "details", {}) or {}
+            etag = _etag(details)
+            if (ref.etag and etag and etag != ref.etag) or int(details.get("size", ref.size)) != ref.size:
                 return Rejection(Reason.CHANGED_DURING_READ, "object changed between listing and read", "read")
-            raise
+            data: bytes = handle.read(max_bytes + 1)
         if len(data) > max_bytes:
             return Rejection(Reason.TOO_LARGE, f"more than max_file_bytes={max_bytes}", "read")
         if len(data) != ref.size:

@@ -44,7 +44,7 @@ def s3() -> Iterator[S3Endpoint]:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         method, path, query = (
             environ["REQUEST_METHOD"],
-            unquote(environ.get("PATH_INFO", "")),
+            unquote(environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")),
             environ.get("QUERY_STRING", ""),
         )
         endpoint.requests.append((method, path, query))
