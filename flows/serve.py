@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from prefect import serve
+from prefect.deployments.runner import EntrypointType, RunnerDeployment  # type: ignore[attr-defined]
+
 from flows.ingest_articles import ingest_articles
 from tasks.enrich import ENRICHER_VERSION
 from tasks.settings import Settings
@@ -21,11 +26,16 @@ def serve_ingestion(settings: Settings) -> None:
 
     Stopping the process (Ctrl-C, SIGTERM) pauses the schedule; serving again resumes it.
     """
-    ingest_articles.serve(
+    deployment = ingest_articles.to_deployment(
         name=DEPLOYMENT_NAME,
         cron=settings.cron,
         parameters={"settings": settings.model_dump(mode="json")},
         description=f"Ingest new and changed articles from {settings.source} into {settings.warehouse}.",
         tags=deployment_tags(settings),
         version=ENRICHER_VERSION,
+        entrypoint_type=EntrypointType.MODULE_PATH,
     )
+    # prefect.serve() runs each flow run as `python -m prefect.engine`, which imports flows.ingest_articles.
+    # Flow.serve() would instead cloudpickle the in-memory flow by value, dropping the globals that only its
+    # postponed annotations name (`settings: Settings`): every scheduled run then fails parameter validation.
+    serve(cast(RunnerDeployment, deployment))  # to_deployment is sync outside an event loop
