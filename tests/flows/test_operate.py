@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -143,3 +144,32 @@ def test_docs_validate_the_warehouse_with_checkpoints(source: Path, ingest, ware
     assert "wirehouse docs" in html and "ingest 2 new" in html
     pages = list((warehouse_dir / "docs" / "validations" / "articles" / "wirehouse docs").rglob("*.html"))
     assert len(pages) == 1
+
+
+def test_watch_starts_a_run_when_files_appear(source: Path, warehouse_dir: Path, sql) -> None:
+    import threading
+
+    from flows.watch import relevant, watch_and_ingest
+
+    assert relevant([(1, "/s/a.txt"), (1, "/s/.hidden"), (1, "/s/b.part"), (2, "/s/c.json")]) == [
+        "/s/a.txt",
+        "/s/c.json",
+    ]
+    settings = Settings(source=str(source), warehouse=warehouse_dir, min_age_seconds=0, workers=1)
+    summaries: list[Any] = []
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=watch_and_ingest,
+        args=(settings,),
+        kwargs={"debounce_ms": 300, "on_run": summaries.append, "stop_event": stop, "max_runs": 1},
+    )
+    watcher.start()
+    try:
+        time.sleep(1.0)  # let the watcher start before the file appears
+        _seed(source, 1)
+        watcher.join(timeout=120)
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert [s.landed for s in summaries] == [1]
+    assert sql("SELECT count(*) FROM articles") == [(1,)]

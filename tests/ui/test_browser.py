@@ -217,3 +217,55 @@ def test_data_docs_index_renders_offline_without_console_errors(ran: dict[str, A
     _wait_for_text(browser, "Overview")
     browser.save_screenshot(str(SCREENSHOTS / "data-docs-validation.png"))
     assert _console_errors(browser) == []
+
+
+def _api(url: str, path: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        f"{url}/api/{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def test_served_deployment_shows_its_schedule_and_runs(
+    prefect_server: tuple[str, Path], ran: dict[str, Any], browser: Any, tmp_path: Path
+) -> None:
+    """`wirehouse serve` registers a scheduled deployment; a run of it completes; stopping serve pauses it."""
+    url, home = prefect_server
+    source = tmp_path / "source"
+    source.mkdir()
+    shutil.copy(sorted(SEEDS.rglob("*.txt"))[0], source / "one.txt")
+    env = _env(home, PREFECT_API_URL=f"{url}/api", WIREHOUSE_MIN_AGE_SECONDS="0", WIREHOUSE_WORKERS="1")
+    log = (tmp_path / "serve.log").open("wb")
+    served = subprocess.Popen(
+        [str(BIN / "wirehouse"), "serve", "--source", str(source), "--warehouse", str(tmp_path / "warehouse")],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not (deployments := _api(url, "deployments/filter", {"deployments": {"name": {"any_": ["scheduled"]}}})):
+            assert served.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(1)
+        [deployment] = deployments
+        assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["*/15 * * * *"]
+        assert not deployment["paused"] and "source:source" in deployment["tags"]
+        run = _api(url, f"deployments/{deployment['id']}/create_flow_run", {})
+        while (state := _api(url, "flow_runs/filter", {"flow_runs": {"id": {"any_": [run["id"]]}}})[0])[
+            "state_type"
+        ] not in ("COMPLETED", "FAILED", "CRASHED"):
+            assert served.poll() is None and time.monotonic() < deadline + 120, (tmp_path / "serve.log").read_text()
+            time.sleep(1)
+        assert state["state_type"] == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
+        assert state["name"] == "ingest 1 new · 0 quarantined"
+        browser.get(f"{url}/deployments/deployment/{deployment['id']}")
+        _wait_for_text(browser, "scheduled", "Every 15 minutes", "ingest 1 new · 0 quarantined")
+        browser.save_screenshot(str(SCREENSHOTS / "deployment.png"))
+    finally:
+        served.terminate()  # SIGTERM: serve pauses its deployment on the way out
+        served.wait(timeout=60)
+        log.close()
+    [after] = _api(url, "deployments/filter", {"deployments": {"name": {"any_": ["scheduled"]}}})
+    assert after["paused"]
