@@ -94,11 +94,24 @@ _SEGMENT_CHARS = 500  # per paragraph group when a text is split for mixed-langu
 _MAX_SEGMENTS = 6
 _UNSURE = 0.9  # whole-text answers below this (or with a runner-up over 1 - this) trigger the split
 
-_NOISE = re.compile(
-    r"https?://\S+|www\.\S+|\S+@\S+\.\w+|[\w.-]+\.(?:com|org|net|html?|php|js|css)\b|[#@]\w+"
-    r"|\w+(?:_\w+)+|\w*[{}<>=\\|`$]\S*|\d[\d.,:/%-]*"
+# Noise patterns, each with a cheap test of whether the text can contain it at all (most texts hold
+# no URL, e-mail or code: skipping those alternatives makes cleaning several times faster).
+_NOISE_PARTS = (
+    (re.compile(r"://|www\."), r"https?://\S+|www\.\S+"),
+    (re.compile(r"[@#]"), r"\S+@\S+\.\w+|[#@]\w+"),
+    (re.compile(r"\.(?:com|org|net|html?|php|js|css)\b"), r"[\w.-]+\.(?:com|org|net|html?|php|js|css)\b"),
+    (re.compile(r"\w_\w"), r"\w+(?:_\w+)+"),
+    (re.compile(r"[{}<>=\\|`$]"), r"\w*[{}<>=\\|`$]\S*"),
 )
+_NUMBERS = r"\d[\d.,:/%-]*"
+_NOISE_CACHE: dict[tuple[bool, ...], re.Pattern[str]] = {}
 _LETTER = re.compile(r"[^\W\d_]")
+_NON_LETTERS = re.compile(r"[\W\d_]+")
+
+
+def _letters(text: str) -> int:
+    return len(_NON_LETTERS.sub("", text))  # one pass, no list of matches
+
 
 # Writing systems by Unicode block; letters outside all of them count as "Other".
 SCRIPTS: dict[str, str] = {
@@ -160,7 +173,12 @@ class LanguageResult:
 
 def clean_for_detection(text: str) -> str:
     """Drop URLs, e-mail addresses, handles, code-like tokens and numbers: no language, but they sway the model."""
-    return " ".join(_NOISE.sub(" ", text).split())
+    present = tuple(bool(test.search(text)) for test, _ in _NOISE_PARTS)
+    pattern = _NOISE_CACHE.get(present)
+    if pattern is None:
+        parts = [part for (_, part), here in zip(_NOISE_PARTS, present, strict=True) if here]
+        pattern = _NOISE_CACHE[present] = re.compile("|".join([*parts, _NUMBERS]))
+    return " ".join(pattern.sub(" ", text).split())
 
 
 class _ScriptTable(dict[int, str | None]):
@@ -298,7 +316,7 @@ def _paragraph_languages(text: str) -> tuple[list[tuple[str, float]], dict[str, 
     total = 0
     for segment, weight in _segments(text):
         cleaned, script = _prepare(segment)
-        if len(_LETTER.findall(cleaned)) < MIN_LETTERS:
+        if _letters(cleaned) < MIN_LETTERS:
             continue
         code, prob, *_ = _detect_one(cleaned, script)
         if code == "und" or prob < MIN_CONFIDENCE:
@@ -331,7 +349,7 @@ def detect_language(
         return LanguageResult("und", 0.0, (), reason="empty")
     sample = sample_for_detection(text)
     cleaned, script = _prepare(sample)
-    letters = len(_LETTER.findall(cleaned))
+    letters = _letters(cleaned)
     if letters == 0:
         return LanguageResult("und", 0.0, (), reason="no_letters", script=script)
     if letters < min_letters:

@@ -23,16 +23,16 @@ _WEEKDAY = "|".join(_WEEKDAYS)
 _DATE_PATTERNS = (
     # Monday (27 September) / Monday, 27 September 2021 / 27 Sept. 2021
     re.compile(
-        rf"\b(?:(?P<wd>{_WEEKDAY})\s*[,(]?\s*)?(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?P<m>{_MONTH})\.?(?:,?\s+(?P<y>(?:19|20)\d\d))?\)?",
+        rf"\b(?=[0-9MTWFSmtwfs])(?:(?P<wd>{_WEEKDAY})\s*[,(]?\s*)?(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?P<m>{_MONTH})\.?(?:,?\s+(?P<y>(?:19|20)\d\d))?\)?",
         re.I,
     ),
     # September 27, 2021 / Monday, September 27
     re.compile(
-        rf"\b(?:(?P<wd>{_WEEKDAY}),?\s+)?(?P<m>{_MONTH})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>(?:19|20)\d\d))?",
+        rf"\b(?=[JFMASONDTWjfmasondtw])(?:(?P<wd>{_WEEKDAY}),?\s+)?(?P<m>{_MONTH})\.?\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>(?:19|20)\d\d))?",
         re.I,
     ),
     re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b"),
-    re.compile(r"\b(?:in|since|until|by|from|of)\s+(?P<y>(?:19|20)\d\d)\b", re.I),
+    re.compile(r"\b(?=[isubfoISUBFO])(?:in|since|until|by|from|of)\s+(?P<y>(?:19|20)\d\d)\b", re.I),
 )
 
 
