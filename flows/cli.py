@@ -318,8 +318,6 @@ def server(
     port: Annotated[int, typer.Option(help="port of the UI and API")] = 4200,
 ) -> None:
     """Start a local Prefect server and UI, with its database under the project (.prefect/)."""
-    import subprocess
-
     from tasks.settings import PROJECT_ROOT
 
     env = {
@@ -329,9 +327,9 @@ def server(
     }
     console.print(f"Prefect UI: [bold]http://{host}:{port}[/bold]  (PREFECT_HOME={env['PREFECT_HOME']})")
     console.print(f"in another shell: export PREFECT_API_URL=http://{host}:{port}/api; wirehouse serve")
-    prefect = Path(sys.executable).with_name("prefect")
-    command = [str(prefect), "server", "start", "--host", host, "--port", str(port)]
-    raise typer.Exit(subprocess.call(command, env=env))
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    sys.stdout.flush()
+    os.execve(prefect, [prefect, "server", "start", "--host", host, "--port", str(port)], env)  # Ctrl-C reaches it
 
 
 def _open(path: Path, open_it: bool) -> None:
