@@ -39,8 +39,8 @@ def simhash(text: str) -> int | None:
     with np.errstate(over="ignore"):
         words = _mix(words)
         shingles = np.unique(_mix(words[:-2] ^ (words[1:-1] * np.uint64(31)) ^ (words[2:] * np.uint64(961))))
-    bits = ((shingles[:, None] >> _BITS) & np.uint64(1)).astype(np.int32)
-    votes = bits.sum(axis=0) * 2 - len(shingles)
+    bits = np.unpackbits(shingles.astype("<u8").view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    votes = bits.sum(axis=0, dtype=np.int64) * 2 - len(shingles)
     value = int(np.packbits((votes > 0).astype(np.uint8), bitorder="little").view("<u8")[0])
     return value - (1 << 64) if value >= 1 << 63 else value
 
