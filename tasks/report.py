@@ -64,6 +64,14 @@ def collect(warehouse: Warehouse, sql_dir: Path) -> ReportData:
         data = ReportData(
             {k: int(v or 0) for k, v in totals.items()}, runs, languages, dict(quarantine), dict(validations)
         )
+        _optional(connection, sql_dir, data)
+    return data
+
+
+def _optional(connection: duckdb.DuckDBPyConnection, sql_dir: Path, data: ReportData) -> None:
+    """Entities and countries, only where the warehouse has them (an older warehouse may lack the columns)."""
+    columns: dict[str, str] = {}
+    try:
         views = {r[0] for r in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         columns = _columns(connection, "articles")
         if "entities" in views and {"name", "kind", "normalised"} <= set(_columns(connection, "entities")):
@@ -72,12 +80,16 @@ def collect(warehouse: Warehouse, sql_dir: Path) -> ReportData:
         elif columns.get("entities", "").startswith("STRUCT(") and "name" in columns["entities"]:
             rows = connection.execute(_sql(sql_dir, "article_entities")).fetchall()
             data.entities = [(str(e), int(n)) for e, n in rows]
+    except duckdb.Error:
+        data.entities = None
+    try:
         country = next((c for c in _COUNTRY_COLUMNS if c in columns), None)
         if country:
             expression = _ident(country) if columns[country].endswith("[]") else f"[{_ident(country)}]"
             rows = connection.execute(_sql(sql_dir, "countries").replace("{countries}", expression)).fetchall()
             data.countries = [(str(c), int(n)) for c, n in rows]
-    return data
+    except duckdb.Error:
+        data.countries = None
 
 
 def _columns(connection: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
