@@ -166,7 +166,7 @@ def horizontal_bars(items: Sequence[tuple[str, float]], *, title: str, unit: str
     if not items:
         return _empty("no data yet")
     row = 22
-    label_width = 150
+    label_width = 210
     height = row * len(items) + 8
     top = max(value for _, value in items) or 1
     span = _W - label_width - 60
@@ -175,7 +175,7 @@ def horizontal_bars(items: Sequence[tuple[str, float]], *, title: str, unit: str
         y = 4 + row * i
         w = max(1.0, span * value / top)
         parts.append(
-            f'<text x="{label_width - 6}" y="{y + 15}" class="label" text-anchor="end">{_e(label)[:28]}</text>'
+            f'<text x="{label_width - 6}" y="{y + 15}" class="label" text-anchor="end">{_e(_clip(label))}</text>'
             f'<rect x="{label_width}" y="{y + 3}" width="{w:.1f}" height="{row - 6}" fill="{PALETTE[0]}">'
             f"<title>{_e(label)}: {value:g}{unit}</title></rect>"
             f'<text x="{label_width + w + 5:.1f}" y="{y + 15}" class="value">{value:g}</text>'
@@ -316,3 +316,7 @@ def build_docs(warehouse: Warehouse, sql_dir: Path, expectations_dir: Path, *, v
                 if data.num_rows:
                     docs.run_checkpoint(table, data.select(columns), run_name="wirehouse docs")
     return docs.build()
+
+
+def _clip(label: str, width: int = 30) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
