@@ -47,6 +47,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="wirehouse run --batch-size")
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one, removed)")
     parser.add_argument("--noop-files", type=int, default=100_000, help="files in the no-op poll check (0: skip)")
+    parser.add_argument(
+        "--enrich-ceiling", action="store_true", help="also time wirehouse's enrichment alone on all cores"
+    )
     parser.add_argument("--query-rows", type=int, default=1_000_000, help="rows in the DuckDB check (0: skip)")
     args = parser.parse_args()
 
@@ -84,6 +87,12 @@ def main() -> None:
     texts, seconds = measure.ceiling(corpus.texts(args.n, seed=args.seed), args.workers)
     result["ceiling"] = {"texts": texts, "seconds": round(seconds, 3), "per_s": round(texts / seconds, 1)}
     print(f"  ceiling: {texts} texts in {seconds:.1f}s")
+
+    if args.enrich_ceiling:
+        jobs = ((i.path, i.data) for i in corpus.generate(args.n, seed=args.seed) if i.kind == "article")
+        count, seconds = measure.enrich_ceiling(jobs, args.workers)
+        result["enrich_ceiling"] = {"articles": count, "seconds": round(seconds, 3), "per_s": round(count / seconds, 1)}
+        print(f"  enrichment alone: {count} articles in {seconds:.1f}s")
 
     full = measure.wirehouse(*run_args, env=env)
     if full.returncode:
@@ -159,6 +168,11 @@ def _table(r: dict[str, Any]) -> None:
         (
             "ceiling: langdetect on all cores",
             f"{r['ceiling']['per_s']:.0f} articles/s ({r['ceiling']['seconds']:.1f} s)",
+        ),
+        *(
+            [("enrichment alone on all cores (no orchestration)", f"{r['enrich_ceiling']['per_s']:.0f} articles/s")]
+            if "enrich_ceiling" in r
+            else []
         ),
         ("wirehouse run, end to end", f"{r['run']['per_s']:.0f} articles/s ({r['run']['seconds']:.1f} s)"),
         ("ratio run / ceiling", f"{r['ratio']:.2f}"),

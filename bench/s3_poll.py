@@ -40,17 +40,39 @@ def main() -> None:
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}"}
-    os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")})
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}",
+    }
+    os.environ.update(
+        {k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")}
+    )
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     fs.mkdir("bench")
     words = "harbour council budget school election river station museum bridge festival".split()
-    fs.pipe({f"bench/news/{i:06d}.txt": f"The {words[i % 10]} story number {i} was reported by the town council on Monday.".encode()
-             for i in range(args.n)})
+    fs.pipe(
+        {
+            f"bench/news/{i:06d}.txt": f"The {words[i % 10]} story number {i} was reported by the town council on Monday.".encode()
+            for i in range(args.n)
+        }
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "flows.cli", "run", "--source", "s3://bench/news/", "--warehouse", str(Path(tmp) / "wh"), "--min-age", "0"]
+        command = [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "run",
+            "--source",
+            "s3://bench/news/",
+            "--warehouse",
+            str(Path(tmp) / "wh"),
+            "--min-age",
+            "0",
+        ]
         timings = []
         for label in ("first (lands everything)", "no-op poll"):
             requests.clear()
@@ -62,8 +84,15 @@ def main() -> None:
             discover = re.search(r"discover: .* in ([\d.]+)s", done.stdout + done.stderr)
             gets = sum(1 for method, query in requests if method in {"GET", "HEAD"} and "list-type" not in query)
             lists = sum(1 for method, query in requests if "list-type" in query)
-            timings.append({"run": label, "wall_s": round(seconds, 2), "discover_s": float(discover.group(1)) if discover else None,
-                            "object_gets": gets, "list_requests": lists})
+            timings.append(
+                {
+                    "run": label,
+                    "wall_s": round(seconds, 2),
+                    "discover_s": float(discover.group(1)) if discover else None,
+                    "object_gets": gets,
+                    "list_requests": lists,
+                }
+            )
     server.shutdown()
     print(json.dumps({"objects": args.n, "runs": timings}, indent=2))
 
