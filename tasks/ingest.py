@@ -75,6 +75,9 @@ class Ledger:
     def __init__(self, warehouse: Warehouse, sql_dir: Path) -> None:
         self.sql_dir = sql_dir
         self.connection = reader(warehouse, sql_dir)
+        # Flat memory whatever the warehouse's size: the ledger's queries stream Parquet and build small
+        # hash tables, so DuckDB needs neither its file cache nor its default of 80% of RAM.
+        self.connection.execute("SET enable_external_file_cache = false; SET memory_limit = '512MB'")
 
     def _query(self, name: str, **tables: pa.Table) -> pa.Table:
         """Run warehouse/sql/<name>.sql with ``tables`` registered, on a cursor of its own (thread-safe)."""
