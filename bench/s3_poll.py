@@ -52,7 +52,7 @@ def main() -> None:
     )
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     fs.mkdir("bench")
-    words = "harbour council budget school election river station museum bridge festival".split()
+    words = ["harbour", "council", "budget", "school", "election", "river", "station", "museum", "bridge", "festival"]
     fs.pipe(
         {
             f"bench/news/{i:06d}.txt": f"The {words[i % 10]} story number {i} was reported by the town council on Monday.".encode()
