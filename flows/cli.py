@@ -53,7 +53,9 @@ def _require_warehouse(settings: Settings) -> None:
 
 SourceOption = Annotated[
     str | None,
-    typer.Option("--source", help="folder or URL (s3://bucket/prefix/, gs://, az://) [env WIREHOUSE_SOURCE; default seeds/]"),
+    typer.Option(
+        "--source", help="folder or URL (s3://bucket/prefix/, gs://, az://) [env WIREHOUSE_SOURCE; default seeds/]"
+    ),
 ]
 WarehouseOption = Annotated[
     Path | None, typer.Option("--warehouse", help="warehouse folder [env WIREHOUSE_WAREHOUSE; default warehouse/]")
@@ -70,7 +72,8 @@ def run(
     lock: Annotated[str | None, typer.Option(help="if another run holds the warehouse: wait | skip")] = None,
     runner: Annotated[str | None, typer.Option(help="enrichment runner: local (process pool) | dask")] = None,
     dask_address: Annotated[
-        str | None, typer.Option("--dask-address", help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
+        str | None,
+        typer.Option("--dask-address", help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)"),
     ] = None,
     credentials_block: Annotated[
         str | None, typer.Option("--credentials-block", help="Prefect Secret block with fsspec storage options (JSON)")
@@ -115,11 +118,14 @@ def print_summary(summary: Any) -> None:
         "new": summary.new_files,
         "landed": summary.landed,
         "duplicates": summary.duplicates,
+        "unchanged": summary.unchanged,
         "quarantined": summary.quarantined,
         "deferred": summary.deferred,
         "deleted": summary.deleted,
         "articles": summary.articles,
     }
+    if not summary.unchanged:
+        del counts["unchanged"]
     console.print(f"[bold]{summary.name}[/bold]")
     console.print(" · ".join(f"{name} [bold]{n}[/bold]" for name, n in counts.items()), soft_wrap=True)
     if summary.languages:
@@ -213,7 +219,6 @@ def status(warehouse: WarehouseOption = None, last: Annotated[int, typer.Option(
     )
 
 
-
 @app.command()
 def requeue(
     reason: Annotated[str, typer.Option("--reason", help="reason_code whose files to read again, e.g. unreadable")],
@@ -237,6 +242,7 @@ def requeue(
         console.print(f"  {source_path}", markup=False, highlight=False)
     more = " (first 20 listed)" if len(paths) > 20 else ""
     console.print(f"requeued {len(paths)} file(s) quarantined as {reason}{more}: the next run reads them again")
+
 
 @app.command()
 def compact(warehouse: WarehouseOption = None) -> None:

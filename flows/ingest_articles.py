@@ -42,6 +42,7 @@ class RunSummary:
     new_files: int = 0
     landed: int = 0
     duplicates: int = 0
+    unchanged: int = 0  # touched (new mtime), same bytes: nothing to do
     quarantined: int = 0
     deferred: int = 0
     deleted: int = 0
@@ -282,6 +283,7 @@ def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: R
             _emit_landed(outcome, settings, run_id, summary)
             summary.landed += outcome.landed
             summary.duplicates += outcome.duplicates
+            summary.unchanged += outcome.unchanged
             summary.quarantined += outcome.quarantined
             summary.articles += outcome.articles
             summary.rows_quarantined += outcome.rows_quarantined

@@ -118,6 +118,13 @@ class Ledger:
         rows = self._query("known_content", candidates=table).to_pylist()
         return {row["source_path"]: row["article_id"] for row in rows}
 
+    def same_content(self, candidates: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+        """source_path → its current ledger row, for candidates whose bytes did not change (only touched)."""
+        if not candidates:
+            return {}
+        table = pa.table({"source_path": [c[0] for c in candidates], "content_sha256": [c[1] for c in candidates]})
+        return {row["source_path"]: row for row in self._query("same_content", candidates=table).to_pylist()}
+
     def known_articles(self, articles: list[tuple[str, str]]) -> set[str]:
         """article_ids (of (source_path, article_id) pairs) already landed from another path."""
         if not articles:
@@ -333,6 +340,24 @@ def start_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, in_flight: frozen
             continue
         to_read.append((ref, version, data, hashlib.sha256(data).hexdigest()))
 
+    touched = ledger.same_content([(ref.source_path, sha) for ref, _, _, sha in to_read])
+    for ref, _, _, sha in to_read:
+        if (current := touched.get(ref.source_path)) is not None:
+            batch.files.append(
+                _file_row(
+                    ref,
+                    current["file_version"],
+                    sha,
+                    FileStatus.UNCHANGED,
+                    info,
+                    batch.batch_id,
+                    now,
+                    article_id=current["article_id"],
+                    reason_code=current["reason_code"],
+                    articles=0,
+                )
+            )
+    to_read = [item for item in to_read if item[0].source_path not in touched]
     known = ledger.known_content([(ref.source_path, sha) for ref, _, _, sha in to_read])
     first_with_sha: dict[str, str] = {}
     jobs: list[tuple[FileRef, int, bytes, str]] = []
@@ -576,6 +601,7 @@ class BatchOutcome:
     results: list[SuiteResult]
     seconds: float
     quarantined_files: list[dict[str, str]]
+    unchanged: int = 0  # touched files whose bytes had not changed
 
 
 def land_batch(validated: ValidatedBatch, warehouse: Warehouse) -> BatchOutcome:
@@ -602,6 +628,7 @@ def land_batch(validated: ValidatedBatch, warehouse: Warehouse) -> BatchOutcome:
         landed=status[FileStatus.LANDED.value],
         duplicates=status[FileStatus.DUPLICATE.value],
         quarantined=status[FileStatus.QUARANTINED.value],
+        unchanged=status[FileStatus.UNCHANGED.value],
         articles=articles.num_rows,
         rows_quarantined=len(batch.quarantine),
         languages=Counter(a["language"] for a in batch.articles),

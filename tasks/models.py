@@ -36,6 +36,7 @@ class FileStatus(StrEnum):
     DUPLICATE = "duplicate"
     QUARANTINED = "quarantined"
     DELETED = "deleted"
+    UNCHANGED = "unchanged"  # touched (new mtime) but the same bytes: recorded so it is not read again
     REQUEUED = "requeued"  # `wirehouse requeue`: the next run reads this path again as a new version
 
 

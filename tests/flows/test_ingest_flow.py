@@ -116,3 +116,15 @@ def test_views_open_in_a_plain_duckdb_client(source: Path, warehouse_dir: Path, 
             row[0] for row in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
         }
     assert {"articles", "article_versions", "files", "file_status", "quarantine", "validations", "runs"} <= tables
+
+
+def test_touched_file_with_the_same_bytes_is_not_processed_again(source: Path, ingest, sql) -> None:
+    path = source / "story.txt"
+    shutil.copy(SEED_ARTICLE, path)
+    ingest()
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns - 5_000_000_000))  # touched, same bytes
+    touched = ingest()
+    assert (touched.new_files, touched.unchanged, touched.landed, touched.articles) == (1, 1, 0, 0)
+    assert sql("SELECT file_version, status FROM files ORDER BY recorded_at") == [(1, "landed"), (1, "unchanged")]
+    assert sql("SELECT count(*) FROM article_versions") == [(1,)]
+    assert ingest().new_files == 0  # the ledger now holds the new mtime: no read at all

@@ -78,7 +78,10 @@ def assert_consistent(warehouse: Path) -> None:
     home = Warehouse(warehouse)
     if not home.current.exists() or not home.batch_dirs():
         return  # killed before the first commit: nothing is visible yet, which is consistent
-    assert query(warehouse, "SELECT source_path, file_version FROM files GROUP BY ALL HAVING count(*) > 1") == []
+    versions = (
+        "SELECT source_path, file_version FROM files WHERE status <> 'unchanged' GROUP BY ALL HAVING count(*) > 1"
+    )
+    assert query(warehouse, versions) == []
     assert (
         query(warehouse, "SELECT article_id, file_version FROM article_versions GROUP BY ALL HAVING count(*) > 1") == []
     )
@@ -122,7 +125,7 @@ def assert_complete(source: Path, warehouse: Path, *, compacted: bool = False) -
     for path, (size, mtime_ns) in on_disk.items():
         assert path in ledger, f"{path} was never recorded"
         assert ledger[path][:2] == (size, mtime_ns), f"{path}: the ledger holds an older version"
-        assert ledger[path][2] in {"landed", "duplicate", "quarantined"}, path
+        assert ledger[path][2] in {"landed", "duplicate", "quarantined", "unchanged"}, path
     gone = {path for path, (_, _, status) in ledger.items() if status != "deleted"} - set(on_disk)
     assert gone == set(), f"deleted files not marked deleted: {gone}"
     assert query(warehouse, "SELECT count(*) FROM runs WHERE status = 'running'") == [(0,)]

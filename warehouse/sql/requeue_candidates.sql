@@ -3,7 +3,7 @@
 -- (the next file_version) for each, so the next run reads them again as a new version.
 SELECT l.source_path, l.file_version + 1 AS file_version, l.size, l.mtime, l.mtime_ns
 FROM file_status AS l
-WHERE l.status IN ('quarantined', 'landed', 'duplicate')
+WHERE l.status IN ('quarantined', 'landed', 'duplicate', 'unchanged')
   AND EXISTS (
       SELECT 1 FROM quarantine AS q
       WHERE q.source_path = l.source_path AND q.file_version = l.file_version AND q.reason_code = $reason
