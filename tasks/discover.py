@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import functools
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,16 +27,23 @@ def _relative(path: str, root: str) -> str:
     return os.path.relpath(path, root).replace(os.sep, "/")
 
 
+@functools.cache
+def _exclusion(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """All exclude globs as one compiled pattern (a scan tests every name against it)."""
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns) or "(?!)")
+
+
 def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    return _exclusion(patterns).match(name) is not None
 
 
 def scan(root: Path, *, excludes: tuple[str, ...] = DEFAULT_EXCLUDES) -> Iterator[Found]:
     """Yield every entry under ``root`` in a stable order; symlinked directories are not entered."""
     real_root = os.path.realpath(root)
-    stack = [str(root)]
+    excluded = _exclusion(excludes).match
+    stack = [(str(root), "")]  # (directory, its path relative to root with a trailing "/")
     while stack:
-        directory = stack.pop()
+        directory, prefix = stack.pop()
         try:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -44,21 +53,20 @@ def scan(root: Path, *, excludes: tuple[str, ...] = DEFAULT_EXCLUDES) -> Iterato
                 Rejection(Reason.UNREADABLE, f"directory: {error.strerror}", "discover"),
             )
             continue
-        subdirs: list[str] = []
+        subdirs: list[tuple[str, str]] = []
         for entry in entries:
-            if _excluded(entry.name, excludes):
+            if excluded(entry.name):
                 continue
-            found = _inspect(entry, str(root), real_root)
+            found = _inspect(entry, prefix + entry.name, real_root)
             if found is None:
-                subdirs.append(entry.path)
+                subdirs.append((entry.path, f"{prefix}{entry.name}/"))
             else:
                 yield found
         stack.extend(reversed(subdirs))
 
 
-def _inspect(entry: os.DirEntry[str], root: str, real_root: str) -> Found | None:
-    """Found for a file-like entry, None for a directory to descend into."""
-    rel = _relative(entry.path, root)
+def _inspect(entry: os.DirEntry[str], rel: str, real_root: str) -> Found | None:
+    """Found for a file-like entry (``rel``: its path under the root), None for a directory to descend into."""
     try:
         if entry.is_symlink():
             return _inspect_symlink(entry, rel, real_root)
