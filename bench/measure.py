@@ -47,7 +47,7 @@ def ceiling(texts: Iterable[str], workers: int) -> tuple[int, float]:
 
 
 def _enrich(job: tuple[str, bytes]) -> int:
-    from tasks.ingest import enrich_job
+    from tasks.enrich import enrich_job
     from tasks.models import FileRef
 
     path, data = job
@@ -57,7 +57,7 @@ def _enrich(job: tuple[str, bytes]) -> int:
 def enrich_ceiling(jobs: Iterable[tuple[str, bytes]], workers: int) -> tuple[int, float]:
     """(articles, seconds) of wirehouse's own per-file enrichment (parse, langdetect, metadata, …) on
     ``workers`` processes with no orchestration: what the pipeline could reach with zero overhead."""
-    from tasks.ingest import warm_worker
+    from tasks.enrich import warm_worker
 
     started = time.perf_counter()
     context = multiprocessing.get_context("spawn")

@@ -20,9 +20,9 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from tasks.compact import compact_if_needed
-from tasks.enrich import ENRICHER_VERSION
+from tasks.enrich import ENRICHER_VERSION, warm_worker
 from tasks.faults import crash_point
-from tasks.ingest import Ledger, MapFn, RunInfo, StartedBatch, batches, deletion_rows, run_row, warm_worker
+from tasks.ingest import Ledger, MapFn, RunInfo, StartedBatch, batches, deletion_rows, run_row
 from tasks.prefect_tasks import discover_changes, enrich_batch, enrich_chunk, land, read_batch, validate
 from tasks.quality import Validator
 from tasks.settings import Settings

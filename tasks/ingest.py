@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.discover import Found
-from tasks.enrich import enrich_file
+from tasks.enrich import EnrichJob, EnrichOutput, enrich_job
 from tasks.faults import crash_point
 from tasks.models import FileRef, FileStatus, Reason, Rejection
 from tasks.quality import SuiteResult, Validator
@@ -40,24 +40,7 @@ _SCAN_SCHEMA = pa.schema(
 )
 _SCAN_CHUNK = 50_000
 
-EnrichJob = tuple[FileRef, bytes, int]
-EnrichOutput = tuple[str, str | None, list[dict[str, Any]], list[Rejection]]
 MapFn = Callable[[Callable[[EnrichJob], EnrichOutput], list[EnrichJob]], Iterable[EnrichOutput]]
-
-
-def enrich_job(job: EnrichJob) -> EnrichOutput:
-    """Top-level (picklable) entry point for worker processes."""
-    ref, data, max_decompressed = job
-    return enrich_file(ref, data, max_decompressed_bytes=max_decompressed)
-
-
-def warm_worker() -> None:
-    """Load langdetect's profiles once per worker process, not once per article."""
-    from langdetect import DetectorFactory
-    from langdetect.detector_factory import init_factory
-
-    DetectorFactory.seed = 0
-    init_factory()
 
 
 @dataclass(slots=True)

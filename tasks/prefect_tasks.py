@@ -13,11 +13,10 @@ import pyarrow as pa
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
+from tasks.enrich import EnrichJob, EnrichOutput
 from tasks.ingest import (
     BatchOutcome,
     Changes,
-    EnrichJob,
-    EnrichOutput,
     Ledger,
     PreparedBatch,
     RunInfo,

@@ -128,3 +128,15 @@ def test_touched_file_with_the_same_bytes_is_not_processed_again(source: Path, i
     assert sql("SELECT file_version, status FROM files ORDER BY recorded_at") == [(1, "landed"), (1, "unchanged")]
     assert sql("SELECT count(*) FROM article_versions") == [(1,)]
     assert ingest().new_files == 0  # the ledger now holds the new mtime: no read at all
+
+
+def test_process_pool_enrichment_lands_every_file(source: Path, ingest, sql) -> None:
+    """Enough files to start the spawned worker pool (workers > 1), not the in-process path."""
+    sentences = SEED_ARTICLE.read_text(encoding="utf-8").split(". ")
+    for i in range(60):
+        (source / f"story-{i:02d}.txt").write_text(
+            f"Story {i}.\n\n" + ". ".join(sentences[i % 10 : i % 10 + 6]) + f". Item {i}."
+        )
+    summary = ingest(workers=2)
+    assert (summary.landed, summary.quarantined) == (60, 0)
+    assert sql("SELECT language, count(*) FROM articles GROUP BY 1") == [("en", 60)]
