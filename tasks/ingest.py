@@ -270,6 +270,35 @@ class StartedBatch:
         return self
 
 
+def _record_unread(
+    batch: PreparedBatch, ref: FileRef, version: int, rejection: Rejection, info: RunInfo, now: datetime
+) -> None:
+    """A file rejected before its bytes were read: a quarantined ledger row and its reason."""
+    batch.files.append(
+        _file_row(
+            ref,
+            version,
+            None,
+            FileStatus.QUARANTINED,
+            info,
+            batch.batch_id,
+            now,
+            reason_code=rejection.reason_code.value,
+            articles=0,
+        )
+    )
+    batch.quarantine.append(_quarantine_row(ref, version, rejection, None, info, batch.batch_id, now))
+
+
+def _record_duplicate(
+    batch: PreparedBatch, ref: FileRef, version: int, sha: str, article_id: str | None, info: RunInfo, now: datetime
+) -> None:
+    """A file whose bytes already landed from another path: a ledger row pointing at that article."""
+    batch.files.append(
+        _file_row(ref, version, sha, FileStatus.DUPLICATE, info, batch.batch_id, now, article_id=article_id, articles=0)
+    )
+
+
 def prepare_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, map_fn: MapFn) -> PreparedBatch:
     """Read, hash, de-duplicate and enrich one batch of pending files (enrichment through ``map_fn``)."""
     return finish_batch(start_batch(rows, info, ledger).hand_off(map_fn), info, ledger)
@@ -289,37 +318,11 @@ def start_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, in_flight: frozen
         version = row["file_version"]
         if row["reason_code"]:
             rejection = Rejection(Reason(row["reason_code"]), row["reason_detail"], "discover")
-            batch.files.append(
-                _file_row(
-                    ref,
-                    version,
-                    None,
-                    FileStatus.QUARANTINED,
-                    info,
-                    batch.batch_id,
-                    now,
-                    reason_code=rejection.reason_code.value,
-                    articles=0,
-                )
-            )
-            batch.quarantine.append(_quarantine_row(ref, version, rejection, None, info, batch.batch_id, now))
+            _record_unread(batch, ref, version, rejection, info, now)
             continue
         data = info.source.read(ref, max_bytes=info.max_file_bytes)
         if isinstance(data, Rejection):
-            batch.files.append(
-                _file_row(
-                    ref,
-                    version,
-                    None,
-                    FileStatus.QUARANTINED,
-                    info,
-                    batch.batch_id,
-                    now,
-                    reason_code=data.reason_code.value,
-                    articles=0,
-                )
-            )
-            batch.quarantine.append(_quarantine_row(ref, version, data, None, info, batch.batch_id, now))
+            _record_unread(batch, ref, version, data, info, now)
             continue
         to_read.append((ref, version, data, hashlib.sha256(data).hexdigest()))
 
@@ -348,19 +351,7 @@ def start_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, in_flight: frozen
     late: list[Job] = []
     for ref, version, data, sha in to_read:
         if ref.source_path in known:
-            batch.files.append(
-                _file_row(
-                    ref,
-                    version,
-                    sha,
-                    FileStatus.DUPLICATE,
-                    info,
-                    batch.batch_id,
-                    now,
-                    article_id=known[ref.source_path],
-                    articles=0,
-                )
-            )
+            _record_duplicate(batch, ref, version, sha, known[ref.source_path], info, now)
         elif sha in first_with_sha:
             twins.append((ref, version, sha))
         elif sha in in_flight:
@@ -381,19 +372,7 @@ def finish_batch(started: StartedBatch, info: RunInfo, ledger: Ledger) -> Prepar
         unresolved: dict[str, Job] = {}
         for ref, version, data, sha in started.late:
             if ref.source_path in known:
-                batch.files.append(
-                    _file_row(
-                        ref,
-                        version,
-                        sha,
-                        FileStatus.DUPLICATE,
-                        info,
-                        batch.batch_id,
-                        now,
-                        article_id=known[ref.source_path],
-                        articles=0,
-                    )
-                )
+                _record_duplicate(batch, ref, version, sha, known[ref.source_path], info, now)
             elif sha in unresolved:
                 twins.append((ref, version, sha))
             else:  # its twin did not land (quarantined): enrich it here, rare
