@@ -26,7 +26,7 @@ from tasks.ingest import Ledger, MapFn, RunInfo, StartedBatch, batches, deletion
 from tasks.prefect_tasks import discover_changes, enrich_batch, enrich_chunk, land, read_batch, validate
 from tasks.quality import Validator
 from tasks.settings import Settings
-from tasks.sources import open_source
+from tasks.sources import open_source, source_tag
 from tasks.storage import Warehouse, new_batch_id, refresh_views, table_from_rows, utc_now
 
 
@@ -480,8 +480,7 @@ def _publish(summary: RunSummary, settings: Settings) -> None:
     if flow_run.id:
         from prefect.client.orchestration import get_client
 
-        folder = str(settings.source).rstrip("/").rsplit("/", 1)[-1] or str(settings.source)
-        tags = {f"source:{folder}", f"enricher:{ENRICHER_VERSION}"}
+        tags = {f"source:{source_tag(settings.source)}", f"enricher:{ENRICHER_VERSION}"}
         with get_client(sync_client=True) as client:
             tags.update(client.read_flow_run(flow_run.id).tags or [])
             client.update_flow_run(flow_run.id, name=summary.name, tags=sorted(tags))

@@ -10,6 +10,7 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment  # type:
 from flows.ingest_articles import ingest_articles
 from tasks.enrich import ENRICHER_VERSION
 from tasks.settings import Settings
+from tasks.sources import source_tag
 
 DEPLOYMENT_NAME = "scheduled"
 DEPLOYMENT = f"ingest-articles/{DEPLOYMENT_NAME}"
@@ -17,8 +18,7 @@ DEPLOYMENT = f"ingest-articles/{DEPLOYMENT_NAME}"
 
 def deployment_tags(settings: Settings) -> list[str]:
     """Tags shown on the deployment and its runs: filter the UI by source folder or enricher version."""
-    folder = str(settings.source).rstrip("/").rsplit("/", 1)[-1] or str(settings.source)
-    return ["wirehouse", f"source:{folder}", f"enricher:{ENRICHER_VERSION}"]
+    return ["wirehouse", f"source:{source_tag(settings.source)}", f"enricher:{ENRICHER_VERSION}"]
 
 
 def serve_ingestion(settings: Settings) -> None:

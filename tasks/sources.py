@@ -245,6 +245,14 @@ def _extra(protocol: str) -> str:
     )
 
 
+def source_tag(location: str) -> str:
+    """A short, credential-free name for tags: the folder's name, or scheme://bucket/prefix."""
+    if is_remote(location):
+        return _strip_credentials(location).rstrip("/")
+    path = local_path(location).resolve()
+    return path.name or str(path)
+
+
 def open_source(location: str, *, storage_options: dict[str, Any] | None = None) -> Source:
     """The Source for a folder path, a ``file://`` URL or any fsspec URL."""
     if is_remote(location):
