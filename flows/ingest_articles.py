@@ -215,7 +215,7 @@ def ingest_articles(settings: Settings) -> RunSummary:
         refresh_views(warehouse, settings.sql)
     _publish(summary, settings)
     if summary.failing_suites:
-        raise RunFailed("; ".join(f"{s}: {m}" for s, m in summary.failing_suites.items()))
+        raise RunFailed(summary.message)  # "<suite>: <n>/<m> rows failed …" for each failing suite
     return summary
 
 
@@ -260,8 +260,6 @@ def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: R
         return
     info = RunInfo(run_id, source, settings.max_file_bytes, settings.max_decompressed_bytes)
     validator = Validator(settings.expectations)
-    evaluated: Counter[str] = Counter()
-    failed: Counter[str] = Counter()
     workers = settings.workers if settings.runner == "dask" else min(settings.workers, max(1, summary.new_files // 20))
     with (
         enrichment_map(workers, settings.runner) as map_fn,
@@ -290,16 +288,14 @@ def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: R
             summary.languages.update(outcome.languages)
             summary.reasons.update(outcome.reasons)
             summary.quarantined_files.extend(outcome.quarantined_files)
-            for result in outcome.results:
-                evaluated[result.suite] += result.evaluated_rows
-                failed[result.suite] += len(result.failed_rows)
             advance(len(prepared.files))
     summary.validator = validator
-    for suite, count in failed.items():
-        share = count / max(1, evaluated[suite])
+    for suite, totals in validator.totals.items():  # the Validator sums every suite over the run's batches
+        share = totals.failed_rows / max(1, totals.evaluated_rows)
         if share > settings.fail_share:
             summary.failing_suites[suite] = (
-                f"{count}/{evaluated[suite]} rows failed ({share:.0%} > fail_share {settings.fail_share:.0%})"
+                f"{totals.failed_rows}/{totals.evaluated_rows} rows failed "
+                f"({share:.0%} > fail_share {settings.fail_share:.0%})"
             )
     if summary.failing_suites:  # the runs row says failed too, not only Prefect
         summary.status = "failed"
