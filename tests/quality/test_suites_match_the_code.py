@@ -28,3 +28,8 @@ def test_every_reason_code_is_allowed_by_the_suites() -> None:
 def test_file_statuses_and_languages_match() -> None:
     assert _value_set("files", "status") == {s.value for s in FileStatus}
     assert _value_set("articles", "language") == set(LANGDETECT_CODES) | {"und"}
+
+
+def test_readme_documents_every_reason_code() -> None:
+    readme = (Settings().expectations.parent / "README.md").read_text(encoding="utf-8")
+    assert [r.value for r in Reason if f"| `{r.value}` |" not in readme] == []
