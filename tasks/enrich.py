@@ -11,7 +11,7 @@ from tasks import fingerprint as fingerprint_module
 from tasks import keywords as keywords_module
 from tasks import language as language_module
 from tasks import quotes as quotes_module
-from tasks.entities import countries_of, extract_entities
+from tasks.entities import Entity, countries_of, extract_entities
 from tasks.fingerprint import simhash
 from tasks.keywords import extract_amounts, extract_keywords
 from tasks.language import detect_language
@@ -129,8 +129,7 @@ def metadata_columns(
     }
 
 
-def entity_columns(text: str, language: str | None = None) -> dict[str, Any]:
-    found = extract_entities(text, language)
+def entity_columns(found: list[Entity]) -> dict[str, Any]:
     return {
         "entities": [
             {
@@ -147,8 +146,12 @@ def entity_columns(text: str, language: str | None = None) -> dict[str, Any]:
     }
 
 
-def quote_columns(text: str, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    found = [entities_module.Entity(**e) for e in entities] if entities is not None else extract_entities(text)
+def stored_entities(rows: list[dict[str, Any]]) -> list[Entity]:
+    """The ``entities`` column's structs back as Entity values (re-enriching quotes alone)."""
+    return [Entity(**row) for row in rows]
+
+
+def quote_columns(text: str, found: list[Entity]) -> dict[str, Any]:
     return {
         "quotes": [
             {"quote": q.quote, "speaker": q.speaker, "start": q.start, "end": q.end}
@@ -179,8 +182,9 @@ def enrich_document(doc: Document, ref: FileRef) -> dict[str, Any]:
         "url": doc.fields.get("url"),
         "text": doc.text,
     }
-    row |= entity_columns(doc.text, row["language"])
-    row |= quote_columns(doc.text, row["entities"])
+    found = extract_entities(doc.text, row["language"])
+    row |= entity_columns(found)
+    row |= quote_columns(doc.text, found)
     row |= keyword_columns(doc.text, row["language"])
     row |= {"fingerprint": simhash(doc.text), "near_duplicate_of": None, "enricher_version": ENRICHER_VERSION}
     return row

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-VERSION = "1"
+VERSION = "2"
 
 PERSON, ORGANISATION, PLACE = "person", "organisation", "place"
 ALTERNATE_NAMES_POPULATION = 200_000
@@ -143,6 +143,7 @@ _ORG_WORDS = frozenset(
 _ORG_AFTER = frozenset({"government", "party", "movement", "coalition", "administration", "group", "militia"})
 _PLACE_BEFORE = frozenset({"in", "near", "at", "outside", "around", "across"})
 _NOUNS_CAPITALISED = frozenset({"de", "lb"})  # German nouns: "in Industriekreisen" is no place
+_PREVIOUS_WORD = re.compile(r"[\w.-]+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;…]\s+|\n\s*|[“\"«„(]\s*)$")
 _ALIASES = {
     "US": "US",
@@ -265,15 +266,38 @@ class _Span:
         return source[self.start : self.end]
 
 
+@lru_cache(maxsize=1)
+def _capitalised_runs() -> re.Pattern[str]:
+    """Stretches of text that can hold a capitalised sequence: a capitalised word (not glued to a word or a digit
+    before it), then more of them after single spaces with up to two connectors between. Words only matter there,
+    so only there are they looked at one by one.
+
+    Capitals of the Basic Multilingual Plane only: a class reaching beyond it makes ``re`` scan it linearly
+    (ten times slower), and the scripts out there with capitals (Deseret, Adlam, …) are not news text.
+    """
+    upper = "".join(re.escape(chr(c)) for c in range(0x10000) if chr(c).isupper() and chr(c).isalpha())
+    word = rf"[{upper}][\w'’.-]*"
+    connector = r"(?i:of|for|the|de|del|la|le|du|des|von|van|der|on)"
+    first = rf"[{upper}](?<!\w.)(?<!\w['’.-].)[\w'’.-]*"  # the capital first, then what precedes it: faster
+    return re.compile(rf"{first}(?:[ \u00a0](?:{connector}[ \u00a0]){{0,2}}{word})*")
+
+
 def _sequences(text: str) -> list[_Span]:
     """Runs of capitalised words, joined across connectors ("of the") and single spaces only."""
-    words = [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(text)]
+    spans: list[_Span] = []
+    for region in _capitalised_runs().finditer(text):
+        spans += _sequences_in(text, region.start(), region.end())
+    return spans
+
+
+def _sequences_in(text: str, begin: int, stop: int) -> list[_Span]:
     spans: list[_Span] = []
     current: list[tuple[int, int, str]] = []
     pending: list[tuple[int, int, str]] = []  # connectors waiting for a capitalised word
     previous_end = -1
     current_ended = False  # a possessive ("Kosovo’s") closes the run
-    for start, end, word in words:
+    for match in _WORD.finditer(text, begin, stop):
+        start, end, word = match.start(), match.end(), match.group()
         gap = text[previous_end:start] if previous_end >= 0 else ""
         joined = previous_end >= 0 and gap in (" ", "\u00a0") and not current_ended
         if _is_capitalised(word) or (word.isupper() and len(word) > 1):
@@ -317,7 +341,7 @@ def _title_at(words: list[tuple[int, int, str]], index: int) -> int:
 
 
 def _previous_words(text: str, start: int, count: int = 3) -> list[str]:
-    return [w.lower() for w in re.findall(r"[\w.-]+", text[max(0, start - 60) : start])[-count:]]
+    return [w.lower() for w in _PREVIOUS_WORD.findall(text, max(0, start - 60), start)[-count:]]
 
 
 def extract_entities(text: str, language: str | None = None) -> list[Entity]:

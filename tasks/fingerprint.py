@@ -35,7 +35,7 @@ def simhash(text: str) -> int | None:
     tokens = _TOKEN.findall(text.casefold())
     if len(tokens) < 3:
         return None
-    words = np.fromiter((zlib.crc32(t.encode()) for t in tokens), dtype=np.uint64, count=len(tokens))
+    words = np.array(list(map(zlib.crc32, map(str.encode, tokens))), dtype=np.uint64)  # no Python frame per word
     with np.errstate(over="ignore"):
         words = _mix(words)
         shingles = np.unique(_mix(words[:-2] ^ (words[1:-1] * np.uint64(31)) ^ (words[2:] * np.uint64(961))))

@@ -35,6 +35,10 @@ _DATE_PATTERNS = (
     re.compile(r"\b(?=[isubfoISUBFO])(?:in|since|until|by|from|of)\s+(?P<y>(?:19|20)\d\d)\b", re.I),
 )
 
+# What each pattern cannot match without (lowercase): month names start with their abbreviations.
+_MONTH_NEEDLES = tuple(name.lower() for name in calendar.month_abbr if name)
+_DATE_NEEDLES = (_MONTH_NEEDLES, _MONTH_NEEDLES, ("19", "20"), ("19", "20"))
+
 
 @dataclass(frozen=True, slots=True)
 class DateMention:
@@ -67,9 +71,10 @@ def paragraphs(text: str) -> list[str]:
     return blocks
 
 
-def count_words(text: str) -> int:
-    cjk = len(_CJK.findall(text))
-    return len(_WORD.findall(_CJK.sub(" ", text))) + cjk
+def count_words(text: str) -> tuple[int, int]:
+    """(words, of which CJK characters): each Chinese, Japanese or Korean character counts as a word."""
+    rest, cjk = _CJK.subn(" ", text)
+    return len(_WORD.findall(rest)) + cjk, cjk
 
 
 def _month(value: str) -> int:
@@ -96,7 +101,10 @@ def find_dates(text: str, *, reference: date | None = None) -> tuple[DateMention
     """Dates written in the text, in order; day-month mentions get their year from ``reference``."""
     found: dict[int, DateMention] = {}
     taken: list[range] = []
-    for pattern in _DATE_PATTERNS:
+    lowered = text.lower()
+    for pattern, needles in zip(_DATE_PATTERNS, _DATE_NEEDLES, strict=True):
+        if not any(needle in lowered for needle in needles):
+            continue  # substring tests in C: most texts hold no English month name, and trying one costs
         for match in pattern.finditer(text):
             span = range(match.start(), match.end())
             if any(span.start < t.stop and t.start < span.stop for t in taken):
@@ -130,8 +138,7 @@ def extract_metadata(text: str, *, title: str | None = None, reference: date | N
     blocks = paragraphs(text)
     body = blocks[1:] if title and blocks and blocks[0] == title else blocks
     lede = body[0] if body else None
-    words = count_words(text)
-    cjk = len(_CJK.findall(text))
+    words, cjk = count_words(text)
     minutes = (words - cjk) / WORDS_PER_MINUTE + cjk / _CJK_CHARS_PER_MINUTE
     sentences = len(_SENTENCE_END.findall(text)) or (1 if text.strip() else 0)
     return TextMetadata(

@@ -30,7 +30,9 @@ from tasks.enrich import (
     language_columns,
     metadata_columns,
     quote_columns,
+    stored_entities,
 )
+from tasks.entities import Entity, extract_entities
 from tasks.fingerprint import simhash
 from tasks.storage import SCHEMA_BATCH, SCHEMAS, Warehouse
 
@@ -80,10 +82,15 @@ def reenrich_row(row: dict[str, Any], components: tuple[str, ...]) -> dict[str, 
             "published": row.get("published") if row.get("published_source") == "metadata" else None,
         }
         updated |= metadata_columns(text, title=row.get("title"), fields=fields, reference=mtime.date())
+    found: list[Entity] | None = None
     if "entities" in components:
-        updated |= entity_columns(text, updated.get("language"))
+        found = extract_entities(text, updated.get("language"))
+        updated |= entity_columns(found)
     if "quotes" in components:
-        updated |= quote_columns(text, updated.get("entities"))
+        if found is None:
+            stored = updated.get("entities")
+            found = stored_entities(stored) if stored is not None else extract_entities(text, updated.get("language"))
+        updated |= quote_columns(text, found)
     if "keywords" in components:
         updated |= keyword_columns(text, updated.get("language") or "und")
     if "fingerprint" in components:

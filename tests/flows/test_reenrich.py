@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tasks.enrich import ENRICHER_VERSION
+from tasks.entities import VERSION as ENTITIES_VERSION
 from tasks.reenrich import parse_versions, stale_components
 from tasks.storage import Warehouse
 
@@ -42,7 +43,7 @@ def _age_versions(warehouse_dir: Path) -> None:
             continue
         rows = table.to_pylist()
         for row in rows:
-            row["enricher_version"] = row["enricher_version"].replace("entities=1", "entities=0")
+            row["enricher_version"] = row["enricher_version"].replace(f"entities={ENTITIES_VERSION}", "entities=0")
             row["entities"] = []
         pq.write_table(table.from_pylist(rows, schema=table.schema), path)
 
