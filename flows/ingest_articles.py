@@ -29,6 +29,11 @@ from tasks.settings import Settings
 from tasks.sources import open_source, source_tag
 from tasks.storage import Warehouse, new_batch_id, refresh_views, table_from_rows, utc_now
 
+T = TypeVar("T")
+# Files per enrichment chunk, the unit a worker enriches component by component (tasks.enrich.enrich_jobs):
+# large enough to keep each component's tables in cache across articles, small enough to balance the workers.
+CHUNK_FILES = 64
+
 
 class RunFailed(RuntimeError):
     """The pipeline itself failed (not bad input): the flow run ends Failed."""
@@ -76,25 +81,27 @@ def enrichment_map(workers: int, runner: str = "local") -> Iterator[MapFn]:
 
         def submitted(fn: Callable[[Any], Any], items: list[Any]) -> Iterable[Any]:
             size = max(10, -(-len(items) // (workers * 4)))  # a few chunks per worker: balance vs per-task cost
-            futures = [enrich_chunk.submit(fn, items[i : i + size]) for i in range(0, len(items), size)]
+            futures = [enrich_chunk.submit(fn, chunk) for chunk in chunked(items, size)]
             return (output for future in futures for output in future.result())
 
         yield submitted
         return
     if workers <= 1:
-        yield lambda fn, items: map(fn, items)
+        yield lambda fn, items: (output for chunk in chunked(items, CHUNK_FILES) for output in fn(chunk))
         return
     context = multiprocessing.get_context("spawn")  # fork is unsafe under Prefect's threads
     with ProcessPoolExecutor(workers, mp_context=context, initializer=warm_worker) as pool:
 
         def pooled(fn: Callable[[Any], Any], items: list[Any]) -> Iterable[Any]:
             # Executor.map submits every chunk now and yields in order later: the pool never waits for us.
-            return pool.map(fn, items, chunksize=max(1, len(items) // (workers * 8)))
+            size = max(1, min(CHUNK_FILES, len(items) // (workers * 8)))
+            return (output for outputs in pool.map(fn, chunked(items, size)) for output in outputs)
 
         yield pooled
 
 
-T = TypeVar("T")
+def chunked(items: list[T], size: int) -> list[list[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def opaque(value: T) -> T:

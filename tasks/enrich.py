@@ -170,61 +170,82 @@ def keyword_columns(text: str, language: str) -> dict[str, Any]:
     }
 
 
-def enrich_document(doc: Document, ref: FileRef) -> dict[str, Any]:
-    """All enrichment columns for one article (run-level columns are added by the writer)."""
-    mtime = datetime.fromtimestamp(ref.mtime_ns / 1e9, tz=UTC)
-    row: dict[str, Any] = {"article_id": article_id_of(doc.text), "record_index": doc.record_index}
-    row |= language_columns(doc.text)
-    row |= metadata_columns(doc.text, title=doc.title, fields=doc.fields, reference=mtime.date())
-    row |= {
-        "description": doc.fields.get("description"),
-        "site": doc.fields.get("site"),
-        "url": doc.fields.get("url"),
-        "text": doc.text,
-    }
-    found = extract_entities(doc.text, row["language"])
-    row |= entity_columns(found)
-    row |= quote_columns(doc.text, found)
-    row |= keyword_columns(doc.text, row["language"])
-    row |= {"fingerprint": simhash(doc.text), "near_duplicate_of": None, "enricher_version": ENRICHER_VERSION}
-    return row
+def enrich_documents(docs: list[tuple[Document, FileRef]]) -> list[dict[str, Any]]:
+    """All enrichment columns for each article (run-level columns are added by the writer).
 
-
-def enrich_file(
-    ref: FileRef, data: bytes, *, max_decompressed_bytes: int
-) -> tuple[str, str | None, list[dict[str, Any]], list[Rejection]]:
-    """(format, encoding, article rows, rejections) for one file version; never raises on bad input."""
-    parsed = parse_file(ref.source_path, data, max_decompressed_bytes=max_decompressed_bytes)
-    articles: list[dict[str, Any]] = []
-    rejections = list(parsed.rejections)
-    for doc in parsed.documents:
-        row = enrich_document(doc, ref)
-        if row["char_count"] and row["language_reason"] == "no_letters":
-            rejections.append(
-                Rejection(
-                    Reason.NO_TEXT,
-                    "no letters: only digits, punctuation or symbols",
-                    "enrich",
-                    doc.record_index or None,
-                )
-            )
-            continue
-        articles.append(row)
-    return parsed.format, parsed.encoding, articles, rejections
-
-
-EnrichJob = tuple[FileRef, bytes, int]
-EnrichOutput = tuple[str, str | None, list[dict[str, Any]], list[Rejection]]
-
-
-def enrich_job(job: EnrichJob) -> EnrichOutput:
-    """Top-level (picklable) entry point for worker processes.
-
-    It lives here, not in tasks.ingest, so that a spawned worker imports only what enrichment needs
-    (no DuckDB or pyarrow: ~60 MB less per worker).
+    One component runs over every article before the next starts: langdetect's n-gram profiles and the
+    gazetteers are large tables, and an article's other steps would push the one in use out of the CPU caches
+    (measured: ~13% faster per article than running all steps article by article).
     """
-    ref, data, max_decompressed = job
-    return enrich_file(ref, data, max_decompressed_bytes=max_decompressed)
+    rows: list[dict[str, Any]] = []
+    for doc, _ in docs:
+        rows.append({"article_id": article_id_of(doc.text), "record_index": doc.record_index})
+        rows[-1] |= language_columns(doc.text)
+    for row, (doc, ref) in zip(rows, docs, strict=True):
+        mtime = datetime.fromtimestamp(ref.mtime_ns / 1e9, tz=UTC)
+        row |= metadata_columns(doc.text, title=doc.title, fields=doc.fields, reference=mtime.date())
+        row |= {
+            "description": doc.fields.get("description"),
+            "site": doc.fields.get("site"),
+            "url": doc.fields.get("url"),
+            "text": doc.text,
+        }
+    for row, (doc, _) in zip(rows, docs, strict=True):
+        found = extract_entities(doc.text, row["language"])
+        row |= entity_columns(found) | quote_columns(doc.text, found)
+    for row, (doc, _) in zip(rows, docs, strict=True):
+        row |= keyword_columns(doc.text, row["language"])
+    for row, (doc, _) in zip(rows, docs, strict=True):
+        row |= {"fingerprint": simhash(doc.text), "near_duplicate_of": None, "enricher_version": ENRICHER_VERSION}
+    return rows
+
+
+def enrich_document(doc: Document, ref: FileRef) -> dict[str, Any]:
+    """All enrichment columns for one article."""
+    return enrich_documents([(doc, ref)])[0]
+
+
+EnrichJob = tuple[FileRef, bytes, int]  # (file version, its bytes, max_decompressed_bytes)
+EnrichOutput = tuple[str, str | None, list[dict[str, Any]], list[Rejection]]  # (format, encoding, rows, rejections)
+
+
+def enrich_jobs(jobs: list[EnrichJob]) -> list[EnrichOutput]:
+    """(format, encoding, article rows, rejections) for each file version; never raises on bad input.
+
+    The unit of work of an enrichment worker: a chunk of files, parsed one by one, then enriched together
+    (``enrich_documents``). Top-level and picklable; it lives here, not in tasks.ingest, so that a spawned
+    worker imports only what enrichment needs (no DuckDB or pyarrow: ~60 MB less per worker).
+    """
+    parsed = [parse_file(ref.source_path, data, max_decompressed_bytes=limit) for ref, data, limit in jobs]
+    rows = iter(
+        enrich_documents(
+            [(doc, ref) for (ref, _, _), result in zip(jobs, parsed, strict=True) for doc in result.documents]
+        )
+    )
+    outputs: list[EnrichOutput] = []
+    for result in parsed:
+        articles: list[dict[str, Any]] = []
+        rejections = list(result.rejections)
+        for doc in result.documents:
+            row = next(rows)
+            if row["char_count"] and row["language_reason"] == "no_letters":
+                rejections.append(
+                    Rejection(
+                        Reason.NO_TEXT,
+                        "no letters: only digits, punctuation or symbols",
+                        "enrich",
+                        doc.record_index or None,
+                    )
+                )
+                continue
+            articles.append(row)
+        outputs.append((result.format, result.encoding, articles, rejections))
+    return outputs
+
+
+def enrich_file(ref: FileRef, data: bytes, *, max_decompressed_bytes: int) -> EnrichOutput:
+    """One file version's enrichment (``enrich_jobs`` of one)."""
+    return enrich_jobs([(ref, data, max_decompressed_bytes)])[0]
 
 
 def warm_worker() -> None:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.discover import Found
-from tasks.enrich import EnrichJob, EnrichOutput, enrich_job
+from tasks.enrich import EnrichJob, EnrichOutput, enrich_jobs
 from tasks.faults import crash_point
 from tasks.models import FileRef, FileStatus, Reason, Rejection
 from tasks.quality import SuiteResult, Validator
@@ -40,7 +40,8 @@ _SCAN_SCHEMA = pa.schema(
 )
 _SCAN_CHUNK = 50_000
 
-MapFn = Callable[[Callable[[EnrichJob], EnrichOutput], list[EnrichJob]], Iterable[EnrichOutput]]
+# Runs a chunk function over a list of jobs (in chunks, wherever the work goes) and yields one output per job, in order.
+MapFn = Callable[[Callable[[list[EnrichJob]], list[EnrichOutput]], list[EnrichJob]], Iterable[EnrichOutput]]
 
 
 @dataclass(slots=True)
@@ -266,7 +267,7 @@ class StartedBatch:
         Called by the flow itself, not inside a task: a Dask submission from a task would ship that
         task's context (and its parameters, the ledger's DuckDB connection among them) to the cluster.
         """
-        self.outputs = map_fn(enrich_job, [(ref, data, self.max_decompressed_bytes) for ref, _, data, _ in self.jobs])
+        self.outputs = map_fn(enrich_jobs, [(ref, data, self.max_decompressed_bytes) for ref, _, data, _ in self.jobs])
         return self
 
 
@@ -380,7 +381,7 @@ def finish_batch(started: StartedBatch, info: RunInfo, ledger: Ledger) -> Prepar
         if unresolved:
             extra = list(unresolved.values())
             jobs = jobs + extra
-            more = (enrich_job((ref, data, info.max_decompressed_bytes)) for ref, _, data, _ in extra)
+            more = enrich_jobs([(ref, data, info.max_decompressed_bytes) for ref, _, data, _ in extra])
             outputs = itertools.chain(outputs, more)
     first_article: dict[str, str | None] = {}
     verdicts: dict[str, tuple[str, list[Rejection]]] = {}  # sha → (first path, its rejections)

@@ -59,9 +59,9 @@ def read_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, in_flight: frozens
 
 
 @task(name="enrich-chunk", cache_policy=NONE)
-def enrich_chunk(fn: Callable[[EnrichJob], EnrichOutput], jobs: list[EnrichJob]) -> list[EnrichOutput]:
+def enrich_chunk(fn: Callable[[list[EnrichJob]], list[EnrichOutput]], jobs: list[EnrichJob]) -> list[EnrichOutput]:
     """A slice of a batch's enrichment on a Dask worker (pure: bytes in, rows out; nothing is written)."""
-    return [fn(job) for job in jobs]
+    return fn(jobs)
 
 
 @task(name="enrich-batch", cache_policy=NONE)

@@ -53,3 +53,19 @@ def test_places_get_country_codes_and_offsets() -> None:
 @pytest.mark.parametrize("text", ["", "   ", "12345", "no capitals here at all", "日本語のテキスト", "A" * 10_000])
 def test_odd_input_never_raises(text: str) -> None:
     extract_entities(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "normalised"),
+    [
+        ("Die Regierung sagte, Präsident Ödön Lázár reise nach Wien.", "Ödön Lázár", "Ödön Lázár"),
+        ("Вчера Москва и Санкт-Петербург объявили о новых мерах.", "Санкт-Петербург", "Saint Petersburg"),
+        ("Ο πρωθυπουργός μίλησε στην Αθήνα χθες.", "Αθήνα", "Athens"),
+    ],
+)
+def test_capitals_beyond_ascii_start_names(text: str, name: str, normalised: str) -> None:
+    assert normalised in {e.normalised for e in extract_entities(text) if e.name == name}
+
+
+def test_words_glued_to_digits_are_not_names() -> None:
+    assert _kinds("Operators rolled out 5G等新技术 and 3Com kit across Kosovo.") == {"Kosovo": "place"}

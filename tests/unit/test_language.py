@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.language import clean_for_detection, detect_language, dominant_script, script_counts
+from tasks.language import (
+    clean_for_detection,
+    detect_language,
+    dominant_script,
+    sample_for_detection,
+    script_counts,
+)
 
 EN = "The government announced on Tuesday that it would raise taxes on fuel to pay for new railway lines."
 FR = "Le gouvernement a annoncé mardi qu'il augmenterait les taxes sur le carburant pour financer de nouvelles lignes."
@@ -72,3 +78,23 @@ def test_mixed_language_text_reports_paragraph_shares() -> None:
 
 def test_deterministic() -> None:
     assert detect_language(FR) == detect_language(FR)
+
+
+def test_long_texts_are_sampled_evenly_from_start_to_end() -> None:
+    paragraphs = [f"{index:02d} " + EN for index in range(40)]
+    sample = sample_for_detection("\n".join(paragraphs), limit=1500)
+    picked = sample.split("\n")
+    assert picked[0] == paragraphs[0] and picked[-1] == paragraphs[-1]  # lede and ending both read
+    assert picked == sorted(picked)  # in the text's order
+    assert 1500 <= len(sample) <= 1500 + len(paragraphs[0]) + len(picked)  # about the limit, not the whole text
+
+
+def test_one_huge_paragraph_is_cut_not_read_whole() -> None:
+    text = "\n".join([FR * 40, EN, FR * 40])
+    sample = sample_for_detection(text, limit=1500)
+    assert len(sample) <= 1500 + 2 and sample.startswith(FR[:100]) and EN in sample
+    assert detect_language(text).code == "fr"
+
+
+def test_short_texts_are_read_whole() -> None:
+    assert sample_for_detection(EN, limit=1500) == EN
