@@ -226,9 +226,8 @@ def sample_for_detection(text: str, limit: int = _SAMPLE_CHARS) -> str:
     if len(paragraphs) < 3:
         middle = len(text) // 2
         return " ".join((text[:third], text[middle - third // 2 : middle + third // 2], text[-third:]))
+    # Paragraphs of the mean length that fill the limit: at least 3, as none is longer than a third of it.
     wanted = min(len(paragraphs), -(-limit * len(paragraphs) // sum(map(len, paragraphs))))
-    if wanted < 2:
-        return "\n".join(paragraphs[:1])
     step = (len(paragraphs) - 1) / (wanted - 1)
     return "\n".join(paragraphs[round(index * step)] for index in range(wanted))
 
