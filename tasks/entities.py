@@ -277,7 +277,7 @@ def _capitalised_runs() -> re.Pattern[str]:
     """
     upper = "".join(re.escape(chr(c)) for c in range(0x10000) if chr(c).isupper() and chr(c).isalpha())
     word = rf"[{upper}][\w'’.-]*"
-    connector = r"(?i:of|for|the|de|del|la|le|du|des|von|van|der|on)"
+    connector = "(?i:" + "|".join(sorted(_CONNECTORS, key=len, reverse=True)) + ")"
     first = rf"[{upper}](?<!\w.)(?<!\w['’.-].)[\w'’.-]*"  # the capital first, then what precedes it: faster
     return re.compile(rf"{first}(?:[ \u00a0](?:{connector}[ \u00a0]){{0,2}}{word})*")
 
