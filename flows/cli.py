@@ -213,10 +213,23 @@ def status(warehouse: WarehouseOption = None, last: Annotated[int, typer.Option(
             "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM article_versions), "
             "(SELECT count(*) FROM file_status WHERE status <> 'deleted'), (SELECT count(*) FROM quarantine)"
         ).fetchone()
+        versions = connection.execute("SELECT enricher_version, count(*) FROM articles GROUP BY 1").fetchall()
     assert counts is not None
     console.print(
         f"articles {counts[0]} (versions {counts[1]}) · source files {counts[2]} · quarantine rows {counts[3]}"
     )
+    from tasks.enrich import ENRICHER_VERSION
+    from tasks.reenrich import stale_components
+
+    stale = stale_components(version for version, _ in versions)
+    if stale:
+        older = sum(n for version, n in versions if version != ENRICHER_VERSION)
+        console.print(
+            f"{older} articles carry older enrichment ({', '.join(stale)}): "
+            "`wirehouse reenrich` recomputes it from the stored text",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()

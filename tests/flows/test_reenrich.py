@@ -66,6 +66,8 @@ def test_reenrich_recomputes_only_the_stale_component(
     ingest()
     _age_versions(warehouse_dir)
     assert sql("SELECT count(*) FROM entities")[0][0] == 0
+    status = CliRunner().invoke(app, ["status", "--warehouse", str(warehouse_dir)])
+    assert "2 articles carry older enrichment (entities): `wirehouse reenrich`" in status.output
     before = sql("SELECT article_id, language, keywords FROM articles ORDER BY 1")
     shutil.rmtree(source)  # no source file may be read
     result = CliRunner().invoke(app, ["reenrich", "--warehouse", str(warehouse_dir)])
@@ -77,6 +79,7 @@ def test_reenrich_recomputes_only_the_stale_component(
     assert sql("SELECT count(*) FROM files")[0][0] >= 2  # the ledger came along (hard-linked)
     again = CliRunner().invoke(app, ["reenrich", "--warehouse", str(warehouse_dir)])
     assert "nothing to re-enrich" in again.output
+    assert "older" not in CliRunner().invoke(app, ["status", "--warehouse", str(warehouse_dir)]).output
 
 
 def test_reenrich_only_rejects_unknown_components(ingest: Callable[..., Any], warehouse_dir: Path) -> None:
