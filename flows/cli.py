@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -287,9 +288,10 @@ def reenrich(
             help="component to recompute (repeatable): language|metadata|entities|quotes|keywords|fingerprint"
         ),
     ] = None,
+    workers: Annotated[int | None, typer.Option(help="enrichment processes (default: all cores)")] = None,
 ) -> None:
     """Recompute enrichment from the stored text (no source file is read), atomically; default: stale components."""
-    settings = build_settings(warehouse=warehouse)
+    settings = build_settings(warehouse=warehouse, workers=workers)
     _require_warehouse(settings)
     from flows.ingest_articles import warehouse_lock
     from tasks.reenrich import COMPONENTS
@@ -305,7 +307,9 @@ def reenrich(
             raise UsageProblem("another writer holds the warehouse lock (--lock skip): try again later")
         home.recover()
         home.initialise()
-        result = reenrich_warehouse(home, only=tuple(only) if only else None)
+        result = reenrich_warehouse(
+            home, now=datetime.now(UTC), only=tuple(only) if only else None, workers=settings.workers
+        )
         refresh_views(home, settings.sql)
     if not result.components:
         console.print("nothing to re-enrich: every stored article has the current component versions")

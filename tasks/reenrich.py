@@ -11,13 +11,16 @@ code's (``tasks.enrich.COMPONENT_VERSIONS``).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -31,12 +34,16 @@ from tasks.enrich import (
     metadata_columns,
     quote_columns,
     stored_entities,
+    warm_worker,
 )
-from tasks.entities import Entity, extract_entities
+from tasks.entities import extract_entities
 from tasks.fingerprint import simhash
 from tasks.storage import SCHEMA_BATCH, SCHEMAS, Warehouse
 
 COMPONENTS = tuple(COMPONENT_COLUMNS)  # what --only accepts (parse needs the source bytes: not re-runnable)
+CHUNK_ROWS = 256  # stored articles per chunk a worker recomputes
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,41 +75,77 @@ def stale_components(stored_versions: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(name for name in COMPONENTS if name in stale)
 
 
-def reenrich_row(row: dict[str, Any], components: tuple[str, ...]) -> dict[str, Any]:
-    """The row with ``components``' columns recomputed from ``row["text"]`` (in dependency order)."""
-    text = row.get("text") or ""
-    updated = dict(row)
+def reenrich_rows(rows: list[dict[str, Any]], components: tuple[str, ...], now: datetime) -> list[dict[str, Any]]:
+    """The rows with ``components``' columns recomputed from their stored ``text``, in dependency order, one
+    component over every row before the next (as ``tasks.enrich.enrich_documents`` runs). ``now`` stands in
+    for a row's file time when it has none (date mentions without a year resolve against it)."""
+    updated = [dict(row) for row in rows]
+    texts = [row.get("text") or "" for row in rows]
+    pairs = list(zip(updated, texts, strict=True))
     if "language" in components:
-        updated |= language_columns(text)
+        for row, text in pairs:
+            row |= language_columns(text)
     if "metadata" in components:
-        mtime = row.get("mtime") or datetime.now(UTC)
-        fields = {
-            "site": row.get("site"),
-            "author": row.get("author"),
-            "published": row.get("published") if row.get("published_source") == "metadata" else None,
-        }
-        updated |= metadata_columns(text, title=row.get("title"), fields=fields, reference=mtime.date())
-    found: list[Entity] | None = None
-    if "entities" in components:
-        found = extract_entities(text, updated.get("language"))
-        updated |= entity_columns(found)
-    if "quotes" in components:
-        if found is None:
-            stored = updated.get("entities")
-            found = stored_entities(stored) if stored is not None else extract_entities(text, updated.get("language"))
-        updated |= quote_columns(text, found)
+        for row, text in pairs:
+            fields = {
+                "site": row.get("site"),
+                "author": row.get("author"),
+                "published": row.get("published") if row.get("published_source") == "metadata" else None,
+            }
+            reference = (row.get("mtime") or now).date()
+            row |= metadata_columns(text, title=row.get("title"), fields=fields, reference=reference)
+    if "entities" in components or "quotes" in components:
+        for row, text in pairs:
+            stored = row.get("entities")
+            if "entities" in components or stored is None:
+                found = extract_entities(text, row.get("language"))
+            else:
+                found = stored_entities(stored)
+            if "entities" in components:
+                row |= entity_columns(found)
+            if "quotes" in components:
+                row |= quote_columns(text, found)
     if "keywords" in components:
-        updated |= keyword_columns(text, updated.get("language") or "und")
+        for row, text in pairs:
+            row |= keyword_columns(text, row.get("language") or "und")
     if "fingerprint" in components:
-        updated["fingerprint"] = simhash(text)
-    versions = parse_versions(row.get("enricher_version"))
-    versions |= {name: COMPONENT_VERSIONS[name] for name in components}
-    updated["enricher_version"] = format_versions(versions)
+        for row, text in pairs:
+            row["fingerprint"] = simhash(text)
+    for row in updated:
+        versions = parse_versions(row.get("enricher_version"))
+        versions |= {name: COMPONENT_VERSIONS[name] for name in components}
+        row["enricher_version"] = format_versions(versions)
     return updated
 
 
-def reenrich(warehouse: Warehouse, *, only: tuple[str, ...] | None = None) -> ReenrichResult:
-    """Recompute ``only`` (default: the stale components) for every stored article, in a new generation."""
+def _reenrich_chunk(job: tuple[list[dict[str, Any]], tuple[str, ...], datetime]) -> list[dict[str, Any]]:
+    """Top-level (picklable) entry point for worker processes."""
+    return reenrich_rows(*job)
+
+
+def _in_order(pool: Executor | None, fn: Callable[[T], R], jobs: Iterable[T], ahead: int) -> Iterator[R]:
+    """``map`` over a pool that keeps at most ``ahead`` jobs in flight: results in order, memory bounded
+    (``Executor.map`` would read every job up front)."""
+    if pool is None:
+        yield from map(fn, jobs)
+        return
+    pending: deque[Future[R]] = deque()
+    for job in jobs:
+        pending.append(pool.submit(fn, job))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def reenrich(
+    warehouse: Warehouse, *, now: datetime, only: tuple[str, ...] | None = None, workers: int = 1
+) -> ReenrichResult:
+    """Recompute ``only`` (default: the stale components) for every stored article, in a new generation.
+
+    Articles are read in chunks of ``CHUNK_ROWS`` and recomputed on ``workers`` processes (as enrichment runs,
+    langdetect loaded once per worker), a few chunks in flight: memory stays flat however large a file is.
+    """
     started = time.perf_counter()
     unknown = set(only or ()) - set(COMPONENTS)
     if unknown:
@@ -123,23 +166,31 @@ def reenrich(warehouse: Warehouse, *, only: tuple[str, ...] | None = None) -> Re
     if not components or not article_files:
         return ReenrichResult(components, 0, 0, 0, time.perf_counter() - started)
 
-    def build(generation: Path) -> None:
+    def rewrite(source: Path, target: Path, pool: Executor | None) -> None:
+        chunks = ((b.to_pylist(), components, now) for b in pq.ParquetFile(source).iter_batches(CHUNK_ROWS))
+        with pq.ParquetWriter(target, SCHEMAS["articles"], compression="zstd") as writer:
+            for rows in _in_order(pool, _reenrich_chunk, chunks, ahead=2 * workers):
+                writer.write_table(pa.Table.from_pylist(rows, schema=SCHEMAS["articles"]))
+                counts["articles"] += len(rows)
+        counts["rewritten"] += 1
+
+    def build(generation: Path, pool: Executor | None) -> None:
         for batch in batches:
             target = generation / batch.name
             target.mkdir()
             for path in sorted(batch.iterdir()):
                 if path.name == "articles.parquet":
-                    table = pq.read_table(path)
-                    rows = [reenrich_row(row, components) for row in table.to_pylist()]
-                    schema = SCHEMAS["articles"]
-                    pq.write_table(pa.Table.from_pylist(rows, schema=schema), target / path.name, compression="zstd")
-                    counts["articles"] += len(rows)
-                    counts["rewritten"] += 1
+                    rewrite(path, target / path.name, pool)
                 elif path.is_file():
                     os.link(path, target / path.name)  # unchanged: shared with the old generation, no copy
                     counts["linked"] += 1
 
-    warehouse.swap_generation(build)
+    if workers <= 1:
+        warehouse.swap_generation(lambda generation: build(generation, None))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=warm_worker) as pool:
+            warehouse.swap_generation(lambda generation: build(generation, pool))
     return ReenrichResult(
         components, counts["articles"], counts["rewritten"], counts["linked"], time.perf_counter() - started
     )

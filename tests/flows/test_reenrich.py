@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
+from tasks import reenrich as reenrich_module
 from tasks.enrich import ENRICHER_VERSION
 from tasks.entities import VERSION as ENTITIES_VERSION
 from tasks.reenrich import parse_versions, stale_components
@@ -92,3 +93,22 @@ def test_version_helpers() -> None:
     assert parse_versions("language=2;entities=1") == {"language": "2", "entities": "1"}
     assert stale_components([ENRICHER_VERSION]) == ()
     assert "language" in stale_components(["language=1"])
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_reenrich_in_chunks_on_any_number_of_workers(
+    ingest: Callable[..., Any],
+    sql: Callable[..., list[tuple[Any, ...]]],
+    warehouse_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: str,
+) -> None:
+    ingest()
+    query = "SELECT article_id, entities, quotes, keywords, enricher_version FROM articles ORDER BY 1"
+    before = sql(query)
+    monkeypatch.setattr(reenrich_module, "CHUNK_ROWS", 1)  # every article a chunk of its own
+    command = ["reenrich", "--warehouse", str(warehouse_dir), "--only", "entities", "--only", "quotes"]
+    result = CliRunner().invoke(app, [*command, "--workers", workers])
+    assert result.exit_code == 0, result.output
+    assert "re-enriched entities, quotes for 2 articles" in result.output
+    assert sql(query) == before  # same code, same text: the same answers, in the same rows
