@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,7 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from tasks.compact import compact_if_needed
-from tasks.enrich import ENRICHER_VERSION, warm_worker
+from tasks.enrich import ENRICHER_VERSION, worker_pool
 from tasks.faults import crash_point
 from tasks.ingest import Ledger, MapFn, RunInfo, StartedBatch, batches, deletion_rows, run_row
 from tasks.prefect_tasks import discover_changes, enrich_batch, enrich_chunk, land, read_batch, validate
@@ -89,8 +87,7 @@ def enrichment_map(workers: int, runner: str = "local") -> Iterator[MapFn]:
     if workers <= 1:
         yield lambda fn, items: (output for chunk in chunked(items, CHUNK_FILES) for output in fn(chunk))
         return
-    context = multiprocessing.get_context("spawn")  # fork is unsafe under Prefect's threads
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=warm_worker) as pool:
+    with worker_pool(workers) as pool:
 
         def pooled(fn: Callable[[Any], Any], items: list[Any]) -> Iterable[Any]:
             # Executor.map submits every chunk now and yields in order later: the pool never waits for us.

@@ -11,12 +11,11 @@ code's (``tasks.enrich.COMPONENT_VERSIONS``).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +33,7 @@ from tasks.enrich import (
     metadata_columns,
     quote_columns,
     stored_entities,
-    warm_worker,
+    worker_pool,
 )
 from tasks.entities import extract_entities
 from tasks.fingerprint import simhash
@@ -188,8 +187,7 @@ def reenrich(
     if workers <= 1:
         warehouse.swap_generation(lambda generation: build(generation, None))
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=warm_worker) as pool:
+        with worker_pool(workers) as pool:
             warehouse.swap_generation(lambda generation: build(generation, pool))
     return ReenrichResult(
         components, counts["articles"], counts["rewritten"], counts["linked"], time.perf_counter() - started
