@@ -18,13 +18,15 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from tasks.compact import compact_if_needed
-from tasks.enrich import ENRICHER_VERSION, worker_pool
+from tasks.enrich import ENRICHER_VERSION, EnrichJob, EnrichOutput, failed_output, warm_worker
 from tasks.faults import crash_point
 from tasks.ingest import Ledger, MapFn, RunInfo, StartedBatch, batches, deletion_rows, run_row
 from tasks.prefect_tasks import discover_changes, enrich_batch, enrich_chunk, land, read_batch, validate
+from tasks.models import Reason
+from tasks.pool import IsolatingPool
 from tasks.quality import Validator
 from tasks.settings import Settings
-from tasks.sources import open_source, source_tag
+from tasks.sources import is_remote, local_path, open_source, source_tag
 from tasks.storage import Warehouse, new_batch_id, refresh_views, table_from_rows, utc_now
 
 T = TypeVar("T")
@@ -49,6 +51,7 @@ class RunSummary:
     quarantined: int = 0
     deferred: int = 0
     deleted: int = 0
+    unlisted: int = 0  # folders that could not be listed (nothing under them was marked deleted)
     articles: int = 0
     rows_quarantined: int = 0
     seconds: float = 0.0
@@ -68,9 +71,9 @@ class RunSummary:
 
 
 @contextmanager
-def enrichment_map(workers: int, runner: str = "local") -> Iterator[MapFn]:
-    """Where enrichment runs: a process pool sized to the cores, started once per run (langdetect loads
-    once per worker), or the flow's Dask task runner (``runner="dask"``).
+def enrichment_map(workers: int, runner: str = "local", *, file_timeout: float = 30.0) -> Iterator[MapFn]:
+    """Where enrichment runs: worker processes started once per run (langdetect loads once per worker), each
+    file under a time budget and isolated from the others (``tasks.pool``), or the flow's Dask task runner.
 
     Either way the work starts when ``map_fn`` is called and its results are consumed later, so the
     flow can hand batch n+1 to the workers before it validates and lands batch n.
@@ -79,22 +82,36 @@ def enrichment_map(workers: int, runner: str = "local") -> Iterator[MapFn]:
 
         def submitted(fn: Callable[[Any], Any], items: list[Any]) -> Iterable[Any]:
             size = max(10, -(-len(items) // (workers * 4)))  # a few chunks per worker: balance vs per-task cost
-            futures = [enrich_chunk.submit(fn, chunk) for chunk in chunked(items, size)]
-            return (output for future in futures for output in future.result())
+            chunks = chunked(items, size)
+            return _dask_outputs(fn, chunks, [enrich_chunk.submit(fn, chunk) for chunk in chunks])
 
         yield submitted
         return
-    if workers <= 1:
-        yield lambda fn, items: (output for chunk in chunked(items, CHUNK_FILES) for output in fn(chunk))
-        return
-    with worker_pool(workers) as pool:
+    with IsolatingPool[EnrichJob, EnrichOutput](workers, file_timeout, initializer=warm_worker) as pool:
 
         def pooled(fn: Callable[[Any], Any], items: list[Any]) -> Iterable[Any]:
-            # Executor.map submits every chunk now and yields in order later: the pool never waits for us.
             size = max(1, min(CHUNK_FILES, len(items) // (workers * 8)))
-            return (output for outputs in pool.map(fn, chunked(items, size)) for output in outputs)
+            return pool.map_chunks(fn, chunked(items, size), failed_output)
 
         yield pooled
+
+
+def _dask_outputs(fn: Callable[[Any], Any], chunks: list[list[Any]], futures: list[Any]) -> Iterator[Any]:
+    """A Dask chunk that fails (its worker died: KilledWorker, or the task raised) is retried file by file;
+    a file that fails alone is quarantined. (The per-file time budget is the local pool's.)"""
+    for chunk, future in zip(chunks, futures, strict=True):
+        try:
+            yield from future.result()
+            continue
+        except Exception:
+            pass
+        for job, single in [(job, enrich_chunk.submit(fn, [job])) for job in chunk]:
+            try:
+                yield from single.result()
+            except Exception as error:
+                crashed = type(error).__name__ == "KilledWorker"
+                reason = Reason.WORKER_CRASHED if crashed else Reason.ENRICH_ERROR
+                yield failed_output(job, reason, f"Dask task failed: {type(error).__name__}: {error}"[:2000])
 
 
 def chunked(items: list[T], size: int) -> list[list[T]]:
@@ -249,9 +266,15 @@ def _storage_options(credentials_block: str | None) -> dict[str, Any]:
 
 def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: RunSummary, run_id: str) -> None:
     logger = get_run_logger()
+    if not is_remote(settings.source) and not local_path(settings.source).is_dir():  # an unmounted source
+        summary.status = "skipped"
+        summary.message = f"source folder not found: {settings.source}; skipped, nothing marked deleted"
+        logger.warning(summary.message)
+        return
     source = open_source(settings.source, storage_options=_storage_options(settings.credentials_block))
     changes = discover_changes(source, ledger, settings.min_age_seconds)
     summary.files_seen = changes.files_seen
+    summary.unlisted = len(changes.unlisted)
     summary.new_files = changes.pending.num_rows
     summary.deferred = changes.deferred
     if changes.deleted.num_rows:
@@ -264,9 +287,9 @@ def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: R
         return
     info = RunInfo(run_id, source, settings.max_file_bytes, settings.max_decompressed_bytes)
     validator = Validator(settings.expectations)
-    workers = settings.workers if settings.runner == "dask" else min(settings.workers, max(1, summary.new_files // 20))
+    workers = settings.workers if settings.runner == "dask" else min(settings.workers, summary.new_files)
     with (
-        enrichment_map(workers, settings.runner) as map_fn,
+        enrichment_map(workers, settings.runner, file_timeout=settings.file_timeout_seconds) as map_fn,
         _progress(settings, summary.new_files) as advance,
     ):
         # Batch n+1 is read and handed to the workers before batch n is validated and landed by this,

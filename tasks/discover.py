@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tasks.faults import listing_fault
 from tasks.models import FileRef, Reason, Rejection
 
 DEFAULT_EXCLUDES = (".*", "*~", "*.tmp", "*.part", "*.partial", "*.crdownload", "README.md", "LICENSE*")
@@ -21,10 +22,7 @@ DEFAULT_EXCLUDES = (".*", "*~", "*.tmp", "*.part", "*.partial", "*.crdownload", 
 class Found:
     ref: FileRef
     rejection: Rejection | None = None  # set when the entry cannot be read as a file
-
-
-def _relative(path: str, root: str) -> str:
-    return os.path.relpath(path, root).replace(os.sep, "/")
+    unlisted: bool = False  # a folder that could not be listed: what the ledger knows under it stays as it is
 
 
 @functools.cache
@@ -45,12 +43,14 @@ def scan(root: Path, *, excludes: tuple[str, ...] = DEFAULT_EXCLUDES) -> Iterato
     while stack:
         directory, prefix = stack.pop()
         try:
+            listing_fault(prefix)
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as error:
             yield Found(
-                FileRef(_relative(directory, str(root)), 0, 0),
-                Rejection(Reason.UNREADABLE, f"directory: {error.strerror}", "discover"),
+                FileRef(prefix.rstrip("/"), 0, 0),
+                Rejection(Reason.UNREADABLE, f"folder could not be listed: {error.strerror}", "discover"),
+                unlisted=True,
             )
             continue
         subdirs: list[tuple[str, str]] = []

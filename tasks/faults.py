@@ -7,11 +7,13 @@ dictionary lookup. The points, in pipeline order, are listed in ``POINTS`` (test
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 from collections import Counter
 
 ENV = "WIREHOUSE_FAULT_AT"
+UNREADABLE_ENV = "WIREHOUSE_FAULT_UNREADABLE"  # comma-separated folders (relative to the source) that fail to list
 
 POINTS = (
     "after_lock",  # lock held, nothing recovered yet
@@ -43,3 +45,11 @@ def crash_point(name: str) -> None:
     _hits[name] += 1
     if _hits[name] >= int(nth or 1):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def listing_fault(relative_dir: str) -> None:
+    """Raise PermissionError as listing ``relative_dir`` would when it is unreadable (tests run as root, where
+    chmod does not stop a listing); off unless ``WIREHOUSE_FAULT_UNREADABLE`` names the folder."""
+    wanted = os.environ.get(UNREADABLE_ENV)
+    if wanted and relative_dir.strip("/") in {part.strip().strip("/") for part in wanted.split(",")}:
+        raise PermissionError(errno.EACCES, "Permission denied", relative_dir or ".")

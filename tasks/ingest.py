@@ -51,6 +51,7 @@ class Changes:
     deferred: int  # changed, but modified less than min_age ago
     deleted: pa.Table  # source_path, file_version, article_id
     deletions_suppressed: bool = False  # the source looked empty while the ledger has live files
+    unlisted: list[str] = field(default_factory=list)  # folders that failed to list: nothing under them is deleted
 
 
 class Ledger:
@@ -77,12 +78,15 @@ class Ledger:
         self.connection.close()
 
     def changes(self, found: Iterable[Found], *, now_ns: int, min_age_ns: int) -> Changes:
-        scan = scan_table(found)
+        unlisted: list[str] = []
+        scan = scan_table(found, unlisted)
         crash_point("discover")
         changed = self._query("changed_files", scan=scan)
-        deleted = self._query("deleted_files", scan=scan)
+        # A path is deleted only when the folder holding it was listed without it.
+        prefixes = pa.table({"prefix": pa.array([f"{folder}/" if folder else "" for folder in unlisted], pa.string())})
+        deleted = self._query("deleted_files", scan=scan, unlisted=prefixes)
         live = self._query("live_files").column(0)[0].as_py() or 0
-        suppressed = scan.num_rows == 0 and live > 0
+        suppressed = scan.num_rows == 0 and live > 0 and not unlisted
         if suppressed:
             deleted = deleted.slice(0, 0)
         fresh = pc.greater(changed["mtime_ns"], now_ns - min_age_ns)
@@ -92,6 +96,7 @@ class Ledger:
             deferred=int(pc.sum(fresh).as_py() or 0),
             deleted=deleted,
             deletions_suppressed=suppressed,
+            unlisted=unlisted,
         )
 
     def known_content(self, candidates: list[tuple[str, str]]) -> dict[str, str | None]:
@@ -143,8 +148,9 @@ class Ledger:
         return rows
 
 
-def scan_table(found: Iterable[Found]) -> pa.Table:
-    """Discovery results as Arrow, built in chunks so a million paths stay compact."""
+def scan_table(found: Iterable[Found], unlisted: list[str] | None = None) -> pa.Table:
+    """Discovery results as Arrow, built in chunks so a million paths stay compact; folders that could not be
+    listed go to ``unlisted`` instead (they are not files)."""
     batches: list[pa.RecordBatch] = []
     columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
     seen: set[str] = set()
@@ -160,6 +166,10 @@ def scan_table(found: Iterable[Found]) -> pa.Table:
                 column.clear()
 
     for entry in found:
+        if entry.unlisted:
+            if unlisted is not None:
+                unlisted.append(entry.ref.source_path)
+            continue
         if entry.ref.source_path in seen:  # a symlinked path can only be reported once
             continue
         columns[0].append(entry.ref.source_path)
@@ -196,6 +206,7 @@ class PreparedBatch:
     articles: list[dict[str, Any]] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     originals: dict[str, bytes] = field(default_factory=dict)  # source_path → bytes to keep
+    contents: list[dict[str, Any]] = field(default_factory=list)  # content_articles rows: what the bytes hold
     duplicate_articles: int = 0
 
 
@@ -256,6 +267,7 @@ class StartedBatch:
     late: list[Job]  # same bytes as a job of the batch still in flight: resolved once that one landed
     max_decompressed_bytes: int
     outputs: Iterable[EnrichOutput] = ()
+    map_fn: MapFn | None = None
 
     @property
     def shas(self) -> frozenset[str]:
@@ -268,6 +280,7 @@ class StartedBatch:
         task's context (and its parameters, the ledger's DuckDB connection among them) to the cluster.
         """
         self.outputs = map_fn(enrich_jobs, [(ref, data, self.max_decompressed_bytes) for ref, _, data, _ in self.jobs])
+        self.map_fn = map_fn
         return self
 
 
@@ -381,7 +394,8 @@ def finish_batch(started: StartedBatch, info: RunInfo, ledger: Ledger) -> Prepar
         if unresolved:
             extra = list(unresolved.values())
             jobs = jobs + extra
-            more = enrich_jobs([(ref, data, info.max_decompressed_bytes) for ref, _, data, _ in extra])
+            extra_jobs = [(ref, data, info.max_decompressed_bytes) for ref, _, data, _ in extra]
+            more = started.map_fn(enrich_jobs, extra_jobs) if started.map_fn else enrich_jobs(extra_jobs)
             outputs = itertools.chain(outputs, more)
     first_article: dict[str, str | None] = {}
     verdicts: dict[str, tuple[str, list[Rejection]]] = {}  # sha → (first path, its rejections)
@@ -412,6 +426,14 @@ def finish_batch(started: StartedBatch, info: RunInfo, ledger: Ledger) -> Prepar
                 }
             )
             candidates.append((file_row, article))
+            batch.contents.append(
+                {
+                    "content_sha256": sha,
+                    "article_id": article["article_id"],
+                    "record_index": article["record_index"],
+                    "batch_id": batch.batch_id,
+                }
+            )
         first_article[sha] = articles[0]["article_id"] if articles else None
         verdicts.setdefault(sha, (ref.source_path, rejections))
 
@@ -579,6 +601,7 @@ def land_batch(validated: ValidatedBatch, warehouse: Warehouse) -> BatchOutcome:
     tables = {
         "files": table_from_rows("files", batch.files),
         "articles": articles,
+        "content_articles": table_from_rows("content_articles", batch.contents),
         "quarantine": table_from_rows("quarantine", batch.quarantine),
         "validations": table_from_rows("validations", validated.validations),
     }

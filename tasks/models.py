@@ -29,6 +29,9 @@ class Reason(StrEnum):
     NOT_A_FILE = "not_a_file"  # FIFO, socket, device
     FETCH_ERROR = "fetch_error"  # object storage kept failing (throttling, timeouts, 5xx) after retries
     EXPECTATION_FAILED = "expectation_failed"  # Great Expectations rejected the row
+    ENRICH_ERROR = "enrich_error"  # decoding, parsing or an enricher raised on this file (a bug, not bad input)
+    WORKER_CRASHED = "worker_crashed"  # the enrichment process died on this file (killed, segfault, out of memory)
+    TIMEOUT = "timeout"  # enriching this file alone took longer than file_timeout_seconds
 
 
 class FileStatus(StrEnum):

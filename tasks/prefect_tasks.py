@@ -47,6 +47,13 @@ def discover_changes(source: Source, ledger: Ledger, min_age_seconds: float) -> 
         changes.deleted.num_rows,
         time.perf_counter() - started,
     )
+    if changes.unlisted:
+        shown = ", ".join(folder or "(the source root)" for folder in changes.unlisted[:5])
+        logger.warning(
+            "%d folder(s) could not be listed (%s): nothing under them is marked deleted, changes there wait",
+            len(changes.unlisted),
+            shown,
+        )
     if changes.deletions_suppressed:
         logger.warning("the source folder looks empty but the ledger has live files: not marking them deleted")
     return changes

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         20_000_000, ge=1, description="larger files are quarantined as too_large without reading them"
     )
     max_decompressed_bytes: int = Field(50_000_000, ge=1, description="cap on gunzipped size (stops gzip bombs)")
+    file_timeout_seconds: float = Field(
+        30.0, gt=0, description="time budget to parse and enrich one file; a file over it is quarantined as timeout"
+    )
     min_age_seconds: float = Field(
         2.0, ge=0, description="files modified more recently are still being written: defer them"
     )

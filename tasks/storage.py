@@ -3,6 +3,7 @@
 Layout (everything under ``warehouse/``)::
 
     data/current -> gen-000001      relative symlink: the live generation (compaction swaps it)
+    data/gen-000001/.complete       the generation is built and durable: only such a one is ever made live
     data/gen-000001/batch=<id>/     one directory per committed batch: articles, files (the ledger),
                                     quarantine, validations, runs Parquet files, any subset
     data/_staging/<id>/             a batch being written; renamed into place as the commit point
@@ -16,6 +17,7 @@ and the ledger rows (``files.parquet``) commit together with the rows they descr
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
@@ -33,7 +35,7 @@ from tasks.faults import crash_point
 
 DB_FILE = "wirehouse.duckdb"
 DUCKDB_STORAGE_VERSION = "v1.5.0"  # readable by the duckdb-cli 1.5 executable as well as newer clients
-TABLE_FILES = ("articles", "files", "quarantine", "validations", "runs")
+TABLE_FILES = ("articles", "files", "content_articles", "quarantine", "validations", "runs")
 SCHEMA_BATCH = "00000000T000000000000Z-schema"  # empty files of every table: views never match nothing
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -93,6 +95,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("dateline", pa.string()),
             ("site", pa.string()),
             ("url", pa.string()),
+            ("source_fields", pa.string()),  # JSON: the title and fields the source gave (reenrich recomputes from it)
             ("text", pa.string()),
             ("char_count", pa.int32()),
             ("word_count", pa.int32()),
@@ -132,6 +135,16 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("flow_run_id", pa.string()),
             ("batch_id", pa.string()),
             ("recorded_at", _TS),
+        ]
+    ),
+    # Every article each enriched content yields (by content hash), including those already landed from another
+    # path: what a file with these bytes holds, so its articles stay in `articles` while any present file holds it.
+    "content_articles": pa.schema(
+        [
+            ("content_sha256", pa.string()),
+            ("article_id", pa.string()),
+            ("record_index", pa.int32()),
+            ("batch_id", pa.string()),
         ]
     ),
     "quarantine": pa.schema(
@@ -203,14 +216,26 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+_log = logging.getLogger(__name__)
+
+
 class Warehouse:
-    """Paths of one warehouse folder; creating one touches nothing on disk."""
+    """Paths of one warehouse folder; creating one touches nothing on disk.
+
+    Recovery deletes only what provably never committed. A generation carries ``.complete`` once it is built
+    and durable (``initialise`` writes it into the first one, ``swap_generation`` before the swap); only a
+    complete generation is ever made live, and the pointer only moves forward. So a lost ``current`` points
+    again at the newest complete generation, and nothing is deleted unless a valid pointer names the live one.
+    """
+
+    COMPLETE = ".complete"  # in a generation folder: built and fsynced, fit to be (or to have been) live
 
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
         self.data = self.root / "data"
         self.current = self.data / "current"
         self.staging = self.data / "_staging"
+        self.unverified = self.data / "_unverified"  # generations set aside by a repair that had to guess
         self.kept = self.root / "quarantine"
         self.db_path = self.root / DB_FILE
         self.lock_path = self.root / ".wirehouse.lock"
@@ -218,17 +243,19 @@ class Warehouse:
     def initialise(self) -> None:
         """Create the folders, the first generation and an empty batch holding every table's schema.
 
-        The empty batch means every view's glob matches from day one (DuckDB refuses a view over no files).
+        A lost ``current`` pointer is repaired first (``_live``); a new, empty generation is created only
+        when there is no generation at all. The empty batch means every view's glob matches from day one
+        (DuckDB refuses a view over no files).
         """
         self.staging.mkdir(parents=True, exist_ok=True)
         self.kept.mkdir(parents=True, exist_ok=True)
-        if not self.current.exists():
-            generation = self.data / "gen-000001"
-            generation.mkdir(exist_ok=True)
-            tmp_link = self.data / f".current-{uuid4().hex[:8]}"
-            tmp_link.symlink_to(generation.name)
-            os.replace(tmp_link, self.current)
-        if not any(self.current.glob("batch=*")):
+        live = self._live()
+        if live is None:
+            live = self.data / "gen-000001"
+            live.mkdir(exist_ok=True)
+            self._mark_complete(live)  # empty, so complete; a crash before this is repaired the same way
+            self._link(live)
+        if not any(live.glob("batch=*")):
             empty = {name: schema.empty_table() for name, schema in SCHEMAS.items()}
             self.commit(empty, batch_id=SCHEMA_BATCH)
         self._upgrade_schema_batch()
@@ -236,8 +263,9 @@ class Warehouse:
     def _upgrade_schema_batch(self) -> None:
         """Give the empty schema batch any columns added since it was written (a new view may need them;
         union_by_name then reads them as NULL from older files). Each file is swapped in by one rename."""
-        folder = self.current.resolve() / f"batch={SCHEMA_BATCH}"
-        if not folder.is_dir():
+        live = self._live()
+        folder = live / f"batch={SCHEMA_BATCH}" if live is not None else None
+        if folder is None or not folder.is_dir():
             return
         for name, schema in SCHEMAS.items():
             path = folder / f"{name}.parquet"
@@ -250,21 +278,21 @@ class Warehouse:
 
     def batch_dirs(self) -> list[Path]:
         """Committed batch directories of the live generation, oldest first."""
-        return sorted(self.current.resolve().glob("batch=*"))
+        live = self._live()
+        return sorted(live.glob("batch=*")) if live is not None else []
 
     def swap_generation(self, build: Callable[[Path], None]) -> Path:
         """Replace the whole live generation atomically (for compaction and re-enrichment).
 
         ``build`` fills a fresh generation folder (hard-link the batch files it keeps, write the ones it
-        changes); then the ``current`` symlink is replaced in one rename. Readers see the old generation or
-        the new one, never a mix. The old generation is deleted by the next ``recover()``, once in-flight
-        queries are long done.
+        changes); once it is fsynced it is marked complete, then the ``current`` symlink is replaced in one
+        rename. Readers see the old generation or the new one, never a mix. The old generation is deleted
+        by the next ``recover()``, once in-flight queries are long done.
         """
-        live = self.current.resolve()
-        number = int(live.name.removeprefix("gen-")) + 1
+        if self._live() is None:
+            raise RuntimeError(f"{self.data} holds no generation: initialise the warehouse first")
+        number = self._generations()[-1][0] + 1  # past any build left by a crash: that one is never reused
         generation = self.data / f"gen-{number:06d}"
-        if generation.exists():  # left by a build that crashed before the swap
-            shutil.rmtree(generation)
         generation.mkdir()
         schema_batch = generation / f"batch={SCHEMA_BATCH}"
         schema_batch.mkdir()
@@ -276,7 +304,7 @@ class Warehouse:
                 _fsync(path)
         for batch in generation.glob("batch=*"):
             _fsync(batch)
-        _fsync(generation)
+        self._mark_complete(generation)
         tmp_link = self.data / f".current-{uuid4().hex[:8]}"
         tmp_link.symlink_to(generation.name)
         crash_point("generation_swap")
@@ -285,17 +313,23 @@ class Warehouse:
         return generation
 
     def recover(self) -> list[str]:
-        """Remove what never reached a commit point (a crashed or killed writer) and retired generations."""
+        """Remove what never reached a commit point (a crashed or killed writer) and retired generations.
+
+        The pointer is repaired first (``_live``); with no generation at all there is nothing to retire. The
+        live generation is then named by a valid pointer, so every other one is either newer (a build the swap
+        never reached: never live) or older (retired by a swap).
+        """
         removed = []
         if self.staging.exists():
             for orphan in self.staging.iterdir():
                 shutil.rmtree(orphan, ignore_errors=True)
                 removed.append(orphan.name)
-        live = self.current.resolve().name if self.current.exists() else None
-        for generation in self.data.glob("gen-*"):
-            if generation.name != live:
-                shutil.rmtree(generation, ignore_errors=True)
-                removed.append(generation.name)
+        live = self._live()
+        if live is not None:
+            for _, generation in self._generations():
+                if generation != live:
+                    shutil.rmtree(generation, ignore_errors=True)
+                    removed.append(generation.name)
         for link in self.data.glob(".current-*"):
             link.unlink(missing_ok=True)
         for tmp in self.kept.glob("**/.tmp-*"):
@@ -305,6 +339,9 @@ class Warehouse:
 
     def commit(self, tables: Mapping[str, pa.Table], *, batch_id: str) -> Path:
         """Write tables under staging, fsync, then publish them with one directory rename."""
+        live = self._live()
+        if live is None:
+            raise RuntimeError(f"{self.data} holds no generation: initialise the warehouse first")
         stage = self.staging / batch_id
         if stage.exists():  # a retried task: start the batch over
             shutil.rmtree(stage)
@@ -315,11 +352,103 @@ class Warehouse:
             _fsync(path)
             crash_point("parquet_write")
         _fsync(stage)
-        target = self.current.resolve() / f"batch={batch_id}"
+        target = live / f"batch={batch_id}"
         crash_point("before_rename")
         os.rename(stage, target)
         _fsync(target.parent)
         return target
+
+    def _generations(self) -> list[tuple[int, Path]]:
+        """Every ``gen-<number>`` folder under data, by number."""
+        found = [(_generation_number(path), path) for path in self.data.glob("gen-*") if path.is_dir()]
+        return sorted((number, path) for number, path in found if number >= 0)
+
+    def _is_complete(self, generation: Path) -> bool:
+        return (generation / self.COMPLETE).is_file()
+
+    def _mark_complete(self, generation: Path) -> None:
+        """Write the marker after everything in ``generation`` is durable, and make the marker durable."""
+        marker = generation / self.COMPLETE
+        if marker.is_file():
+            return
+        marker.write_text(f"{utc_now().isoformat()}\n", encoding="utf-8")
+        _fsync(marker)
+        _fsync(generation)
+
+    def _link(self, generation: Path) -> None:
+        """Point ``current`` at ``generation`` in one rename (relative: the folder can move)."""
+        tmp_link = self.data / f".current-{uuid4().hex[:8]}"
+        tmp_link.symlink_to(generation.name)
+        os.replace(tmp_link, self.current)
+        _fsync(self.data)
+
+    def _pointed(self) -> Path | None:
+        """The generation a valid ``current`` symlink names; None when it is missing, dangling or no symlink."""
+        if not self.current.is_symlink():
+            return None
+        target = self.current.resolve()
+        for _, generation in self._generations():
+            if generation.resolve() == target:
+                return generation
+        return None
+
+    def _live(self) -> Path | None:
+        """The live generation, the ``current`` pointer repaired first if it was lost; None when there is none.
+
+        Every step is one rename or one new file, so a crash between two leaves a state this repairs again:
+
+        * a valid symlink is trusted: this code links only complete generations, older code only fully built
+          ones, so a live generation without a marker (written before markers) gets one;
+        * a real directory (a restore that followed the link) is marked complete, renamed to the next
+          generation number and linked;
+        * a missing or dangling link is pointed at the newest complete generation: a newer one was never
+          complete, so never live, and any later commit went into the live one, which is still the newest
+          complete one. Without any marker (written before markers), the newest generation is linked and
+          the others are moved to ``data/_unverified/``, never deleted.
+        """
+        generations = self._generations()
+        pointed = self._pointed()
+        if pointed is not None:
+            self._mark_complete(pointed)
+            return pointed
+        if self.current.is_dir() and not self.current.is_symlink():
+            number = (generations[-1][0] if generations else 0) + 1
+            adopted = self.data / f"gen-{number:06d}"
+            self._mark_complete(self.current)
+            os.rename(self.current, adopted)
+            _fsync(self.data)
+            self._link(adopted)
+            _log.warning("%s was a directory, not a link (restored by a copy): kept as %s", self.current, adopted.name)
+            return adopted
+        if not generations:
+            return None
+        complete = [path for _, path in generations if self._is_complete(path)]
+        if complete:
+            chosen = complete[-1]
+            _log.warning(
+                "%s was missing or dangling: pointed it at %s, the newest complete generation",
+                self.current,
+                chosen.name,
+            )
+        else:
+            chosen = generations[-1][1]
+            others = [path for _, path in generations[:-1]]
+            if others:
+                self.unverified.mkdir(exist_ok=True)
+                for path in others:  # before the link: next to a valid pointer they would be retired
+                    os.rename(path, self.unverified / f"{path.name}-{uuid4().hex[:8]}")
+                _fsync(self.data)
+            _log.warning(
+                "%s was missing or dangling and no generation carries a completion marker: pointed it at %s, "
+                "the newest; moved %s to %s (delete them once the warehouse reads right)",
+                self.current,
+                chosen.name,
+                ", ".join(path.name for path in others) or "nothing",
+                self.unverified,
+            )
+        self._link(chosen)
+        self._mark_complete(chosen)
+        return chosen
 
     def keep_original(self, data: bytes) -> str:
         """Store a quarantined file's bytes by content hash (idempotent); return the path relative to root."""
@@ -341,6 +470,12 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _generation_number(path: Path) -> int:
+    """The number in ``gen-000042``; -1 for any other name."""
+    digits = path.name.removeprefix("gen-")
+    return int(digits) if path.name.startswith("gen-") and digits.isdigit() else -1
 
 
 def render_views(sql_dir: Path, warehouse: Warehouse) -> str:

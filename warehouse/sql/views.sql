@@ -11,18 +11,9 @@ SELECT * FROM read_parquet('{data}/batch=*/files.parquet', union_by_name = true,
 CREATE OR REPLACE VIEW article_versions AS
 SELECT * FROM read_parquet('{data}/batch=*/articles.parquet', union_by_name = true, hive_partitioning = false);
 
--- The latest landed version of each source file's articles: what most queries want.
--- Written as "no newer landed version exists": only files landed more than once (file_version > 1,
--- which Parquet statistics skip cheaply) are grouped, so 1M articles count in tens of ms, not hundreds.
-CREATE OR REPLACE VIEW articles AS
-SELECT a.*
-FROM article_versions AS a
-ANTI JOIN (
-    SELECT source_path, max(file_version) AS newest
-    FROM files
-    WHERE status = 'landed' AND file_version > 1
-    GROUP BY source_path
-) AS newer ON a.source_path = newer.source_path AND a.file_version < newer.newest;
+-- Every article each enriched content (by hash) yields, including those that had landed from another path.
+CREATE OR REPLACE VIEW content_articles AS
+SELECT * FROM read_parquet('{data}/batch=*/content_articles.parquet', union_by_name = true, hive_partitioning = false);
 
 -- Rejected files and rows, with a stable reason_code.
 CREATE OR REPLACE VIEW quarantine AS
@@ -41,6 +32,38 @@ QUALIFY row_number() OVER (PARTITION BY flow_run_id ORDER BY recorded_at DESC) =
 CREATE OR REPLACE VIEW file_status AS
 SELECT * FROM files
 QUALIFY row_number() OVER (PARTITION BY source_path ORDER BY file_version DESC, recorded_at DESC) = 1;
+
+-- The articles present files hold now: each once. A file holds what its current bytes yield, whether they
+-- landed from it or were already known (a copy, a bundle); deleted paths and overwritten versions hold nothing,
+-- so an article stays while any present file holds it. source_path, file_version and record_index name the
+-- file that landed the row while it still holds it, else the first present file that does.
+CREATE OR REPLACE VIEW articles AS
+WITH held AS (
+    SELECT DISTINCT c.article_id, h.source_path, h.file_version, c.record_index
+    FROM file_status AS h
+    JOIN content_articles AS c USING (content_sha256)
+    WHERE h.status IN ('landed', 'duplicate', 'unchanged', 'requeued')
+), latest AS (
+    SELECT article_id, max(batch_id) AS batch_id
+    FROM article_versions
+    WHERE article_id IN (SELECT article_id FROM held)
+    GROUP BY article_id
+), first_holder AS (
+    SELECT article_id, arg_min(source_path, source_path) AS source_path,
+           arg_min(file_version, source_path) AS file_version, arg_min(record_index, source_path) AS record_index
+    FROM held
+    GROUP BY article_id
+)
+SELECT a.* REPLACE (
+    coalesce(own.source_path, f.source_path) AS source_path,
+    coalesce(own.file_version, f.file_version) AS file_version,
+    coalesce(own.record_index, f.record_index) AS record_index
+)
+FROM article_versions AS a
+SEMI JOIN latest USING (article_id, batch_id)
+JOIN first_holder AS f USING (article_id)
+LEFT JOIN held AS own
+  ON own.article_id = a.article_id AND own.source_path = a.source_path AND own.file_version = a.file_version;
 
 -- One row per entity mention in the latest articles (people, organisations, places), with offsets into text.
 CREATE OR REPLACE VIEW entities AS
