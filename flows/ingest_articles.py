@@ -21,12 +21,12 @@ from tasks.compact import compact_if_needed
 from tasks.enrich import ENRICHER_VERSION, EnrichJob, EnrichOutput, failed_output, warm_worker
 from tasks.faults import crash_point
 from tasks.ingest import Ledger, MapFn, RunInfo, StartedBatch, batches, deletion_rows, run_row
-from tasks.prefect_tasks import discover_changes, enrich_batch, enrich_chunk, land, read_batch, validate
 from tasks.models import Reason
 from tasks.pool import IsolatingPool
+from tasks.prefect_tasks import discover_changes, enrich_batch, enrich_chunk, land, read_batch, validate
 from tasks.quality import Validator
 from tasks.settings import Settings
-from tasks.sources import is_remote, local_path, open_source, source_tag
+from tasks.sources import display_location, is_remote, local_path, open_source, redact, source_tag
 from tasks.storage import Warehouse, new_batch_id, refresh_views, table_from_rows, utc_now
 
 T = TypeVar("T")
@@ -163,7 +163,14 @@ def warehouse_lock(warehouse: Warehouse, settings: Settings) -> Iterator[bool]:
         lock.release()
 
 
-@flow(name="ingest-articles", flow_run_name="ingest {settings.source}", log_prints=False)
+def run_name() -> str:
+    """The run's name until it is renamed after what it did: the source without credentials."""
+    settings = flow_run.parameters.get("settings")
+    source = settings.source if isinstance(settings, Settings) else dict(settings or {}).get("source", "")
+    return f"ingest {display_location(str(source))}"
+
+
+@flow(name="ingest-articles", flow_run_name=run_name, log_prints=False)
 def ingest_articles(settings: Settings) -> RunSummary:
     """Land every new or changed article file under ``settings.source`` into ``settings.warehouse``."""
     logger = get_run_logger()
@@ -189,13 +196,13 @@ def ingest_articles(settings: Settings) -> RunSummary:
         ledger = Ledger(warehouse, settings.sql)
         try:
             _mark_crashed_runs(ledger, warehouse)
-            common = {"source": str(settings.source), "started_at": started_at}
+            common = {"source": display_location(settings.source), "started_at": started_at}
             warehouse.commit({"runs": run_row(run_id, status="running", **common)}, batch_id=new_batch_id(utc_now()))
             try:
                 _ingest(settings, warehouse, ledger, summary, run_id)
             except BaseException as error:
                 summary.status = "failed"
-                summary.message = f"{type(error).__name__}: {error}"
+                summary.message = redact(f"{type(error).__name__}: {error}")
                 raise
             finally:
                 crash_point("run_record")
@@ -268,7 +275,7 @@ def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: R
     logger = get_run_logger()
     if not is_remote(settings.source) and not local_path(settings.source).is_dir():  # an unmounted source
         summary.status = "skipped"
-        summary.message = f"source folder not found: {settings.source}; skipped, nothing marked deleted"
+        summary.message = f"source folder not found: {redact(settings.source)}; skipped, nothing marked deleted"
         logger.warning(summary.message)
         return
     source = open_source(settings.source, storage_options=_storage_options(settings.credentials_block))
@@ -283,7 +290,7 @@ def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: R
         summary.deleted = len(rows)
         logger.info("deleted: %d files no longer in the source, marked deleted (their data is kept)", len(rows))
     if not changes.pending.num_rows:
-        logger.info("nothing new under %s", settings.source)
+        logger.info("nothing new under %s", display_location(settings.source))
         return
     info = RunInfo(run_id, source, settings.max_file_bytes, settings.max_decompressed_bytes)
     validator = Validator(settings.expectations)
@@ -318,12 +325,11 @@ def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: R
             advance(len(prepared.files))
     summary.validator = validator
     for suite, totals in validator.totals.items():  # the Validator sums every suite over the run's batches
-        share = totals.failed_rows / max(1, totals.evaluated_rows)
-        if share > settings.fail_share:
-            summary.failing_suites[suite] = (
-                f"{totals.failed_rows}/{totals.evaluated_rows} rows failed "
-                f"({share:.0%} > fail_share {settings.fail_share:.0%})"
-            )
+        why = totals.failure(
+            settings.fail_share
+        )  # broken (an expectation errored or failed as a whole), or too many rows
+        if why:
+            summary.failing_suites[suite] = why
     if summary.failing_suites:  # the runs row says failed too, not only Prefect
         summary.status = "failed"
         summary.message = "; ".join(f"{s}: {m}" for s, m in summary.failing_suites.items())
@@ -379,7 +385,7 @@ def _emit_landed(outcome: Any, settings: Settings, run_id: str, summary: RunSumm
         {
             "flow_run_id": run_id,
             "batch_id": outcome.batch_id,
-            "source": str(settings.source),
+            "source": display_location(settings.source),
             "files": outcome.files,
             "landed": outcome.landed,
             "duplicates": outcome.duplicates,
@@ -402,11 +408,12 @@ def _suite_lines(summary: RunSummary) -> list[str]:
         "|---|---|---:|---:|---:|---:|",
     ]
     for suite, t in sorted(totals.items()):
-        verdict = (
-            "❌ fails the run"
-            if suite in summary.failing_suites
-            else ("⚠️ rows quarantined" if t.failed_rows else "✅ passed")
-        )
+        if t.is_broken:
+            verdict = "❌ broken: fails the run"
+        elif suite in summary.failing_suites:
+            verdict = "❌ fails the run"
+        else:
+            verdict = "⚠️ rows quarantined" if t.failed_rows else "✅ passed"
         lines.append(
             f"| {suite} | {verdict} | {t.batches} | {t.evaluated_rows} | {t.failed_rows} | {t.success_share:.1%} |"
         )
@@ -428,7 +435,7 @@ def summary_markdown(summary: RunSummary, settings: Settings) -> str:
     lines = [
         f"# {summary.name}",
         "",
-        f"Source `{settings.source}` → warehouse `{summary.warehouse}` · enricher `{ENRICHER_VERSION}`",
+        f"Source `{display_location(settings.source)}` → warehouse `{summary.warehouse}` · enricher `{ENRICHER_VERSION}`",
         "",
         "| files seen | new/changed | landed | duplicates | quarantined | deferred | deleted | articles | seconds | files/s |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -477,7 +484,7 @@ def _publish(summary: RunSummary, settings: Settings) -> None:
             settings,
             {
                 "flow_run_id": summary.flow_run_id,
-                "source": str(settings.source),
+                "source": display_location(settings.source),
                 "new_files": summary.new_files,
                 "quarantined": summary.quarantined,
                 "reasons": dict(summary.reasons.most_common()),

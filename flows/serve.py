@@ -10,7 +10,7 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment  # type:
 from flows.ingest_articles import ingest_articles
 from tasks.enrich import ENRICHER_VERSION
 from tasks.settings import Settings
-from tasks.sources import source_tag
+from tasks.sources import display_location, source_tag
 
 DEPLOYMENT_NAME = "scheduled"
 DEPLOYMENT = f"ingest-articles/{DEPLOYMENT_NAME}"
@@ -30,7 +30,7 @@ def serve_ingestion(settings: Settings) -> None:
         name=DEPLOYMENT_NAME,
         cron=settings.cron,
         parameters={"settings": settings.model_dump(mode="json")},
-        description=f"Ingest new and changed articles from {settings.source} into {settings.warehouse}.",
+        description=f"Ingest new and changed articles from {display_location(settings.source)} into {settings.warehouse}.",
         tags=deployment_tags(settings),
         version=ENRICHER_VERSION,
         entrypoint_type=EntrypointType.MODULE_PATH,

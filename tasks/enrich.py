@@ -16,6 +16,7 @@ from tasks import keywords as keywords_module
 from tasks import language as language_module
 from tasks import quotes as quotes_module
 from tasks.entities import Entity, countries_of, extract_entities
+from tasks.faults import poison_point
 from tasks.fingerprint import simhash
 from tasks.keywords import extract_amounts, extract_keywords
 from tasks.language import detect_language
@@ -190,6 +191,7 @@ def _metadata_step(row: dict[str, Any], doc: Document, ref: FileRef) -> dict[str
 
 
 def _entities_step(row: dict[str, Any], doc: Document, ref: FileRef) -> dict[str, Any]:
+    poison_point(doc.text)  # fault injection for the isolation tests (off unless WIREHOUSE_FAULT_POISON is set)
     found = extract_entities(doc.text, row["language"])
     return entity_columns(found) | quote_columns(doc.text, found)
 
@@ -239,7 +241,9 @@ def enrich_documents(docs: list[tuple[Document, FileRef]]) -> list[dict[str, Any
     gazetteers are large tables, and an article's other steps would push the one in use out of the CPU caches
     (measured: ~13% faster per article than running all steps article by article).
     """
-    rows: list[dict[str, Any]] = [{"article_id": article_id_of(d.text), "record_index": d.record_index} for d, _ in docs]
+    rows: list[dict[str, Any]] = [
+        {"article_id": article_id_of(d.text), "record_index": d.record_index} for d, _ in docs
+    ]
     failed: dict[int, Rejection] = {}
     for component, step in STEPS:
         for position, (row, (doc, ref)) in enumerate(zip(rows, docs, strict=True)):

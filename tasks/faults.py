@@ -10,9 +10,11 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import time
 from collections import Counter
 
 ENV = "WIREHOUSE_FAULT_AT"
+POISON_ENV = "WIREHOUSE_FAULT_POISON"  # "<marker>=<raise|exit|segfault|hang>,…": an enricher misbehaves on a text
 UNREADABLE_ENV = "WIREHOUSE_FAULT_UNREADABLE"  # comma-separated folders (relative to the source) that fail to list
 
 POINTS = (
@@ -51,5 +53,26 @@ def listing_fault(relative_dir: str) -> None:
     """Raise PermissionError as listing ``relative_dir`` would when it is unreadable (tests run as root, where
     chmod does not stop a listing); off unless ``WIREHOUSE_FAULT_UNREADABLE`` names the folder."""
     wanted = os.environ.get(UNREADABLE_ENV)
-    if wanted and relative_dir.strip("/") in {part.strip().strip("/") for part in wanted.split(",")}:
+    folders = {part.strip().strip("/").removeprefix(".") for part in (wanted or "").split(",")}  # "." is the root
+    if wanted and relative_dir.strip("/") in folders:
         raise PermissionError(errno.EACCES, "Permission denied", relative_dir or ".")
+
+
+def poison_point(text: str) -> None:
+    """Misbehave as a buggy enricher would on an article containing a marker from ``WIREHOUSE_FAULT_POISON``:
+    raise, exit the worker, crash it with SIGSEGV, or hang. Tests only; off unless set."""
+    wanted = os.environ.get(POISON_ENV)
+    if not wanted:
+        return
+    for item in wanted.split(","):
+        marker, _, how = item.partition("=")
+        if marker and marker in text:
+            if how == "raise":
+                raise RuntimeError(f"poisoned by {marker}")
+            if how == "exit":
+                os._exit(3)
+            if how == "segfault":
+                os.kill(os.getpid(), signal.SIGSEGV)
+            if how == "hang":
+                while True:
+                    time.sleep(1)

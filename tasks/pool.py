@@ -15,14 +15,14 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from pebble import ProcessExpired, ProcessPool
+from pebble import ProcessExpired, ProcessFuture, ProcessPool
 
 from tasks.models import Reason
 
 J = TypeVar("J")
-O = TypeVar("O")
-ChunkFn = Callable[[list[J]], list[O]]
-FailFn = Callable[[J, Reason, str], O]
+R = TypeVar("R")
+ChunkFn = Callable[[list[J]], list[R]]
+FailFn = Callable[[J, Reason, str], R]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ def _failure_of(error: BaseException, budget: float) -> Failure:
 
 
 @dataclass
-class IsolatingPool(Generic[J, O]):
+class IsolatingPool(Generic[J, R]):
     """``workers`` spawned processes (fork is unsafe under Prefect's threads), each warmed by ``initializer``."""
 
     workers: int
@@ -54,17 +54,17 @@ class IsolatingPool(Generic[J, O]):
             max_workers=self.workers, initializer=self.initializer, context=multiprocessing.get_context("spawn")
         )
 
-    def __enter__(self) -> IsolatingPool[J, O]:
+    def __enter__(self) -> IsolatingPool[J, R]:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
-        self._pool.stop()
+        self._pool.stop()  # type: ignore[no-untyped-call]
         self._pool.join()
 
-    def map_chunks(self, fn: ChunkFn[J, O], chunks: list[list[J]], on_failure: FailFn[J, O]) -> Iterator[O]:
+    def map_chunks(self, fn: ChunkFn[J, R], chunks: list[list[J]], on_failure: FailFn[J, R]) -> Iterator[R]:
         """Start every chunk now; yield one output per job, in order, as the chunks finish.
 
         A chunk's time limit is one file's budget: chunks are small, so one that needs more holds a slow file,
@@ -73,7 +73,9 @@ class IsolatingPool(Generic[J, O]):
         futures = [self._pool.schedule(fn, args=(chunk,), timeout=self.file_timeout) for chunk in chunks]
         return self._collect(fn, chunks, futures, on_failure)
 
-    def _collect(self, fn: ChunkFn[J, O], chunks: list[list[J]], futures: list, on_failure: FailFn[J, O]) -> Iterator[O]:  # type: ignore[type-arg]
+    def _collect(
+        self, fn: ChunkFn[J, R], chunks: list[list[J]], futures: list[ProcessFuture[list[R]]], on_failure: FailFn[J, R]
+    ) -> Iterator[R]:
         for chunk, future in zip(chunks, futures, strict=True):
             try:
                 outputs = future.result()
@@ -87,10 +89,10 @@ class IsolatingPool(Generic[J, O]):
                 continue
             yield from outputs
 
-    def _settle(self, fn: ChunkFn[J, O], job: J, future: object, on_failure: FailFn[J, O]) -> O:
+    def _settle(self, fn: ChunkFn[J, R], job: J, future: ProcessFuture[list[R]], on_failure: FailFn[J, R]) -> R:
         try:
-            [output] = future.result()  # type: ignore[attr-defined]
-            return output  # type: ignore[no-any-return]
+            [output] = future.result()
+            return output
         except Exception as error:
             failure = _failure_of(error, self.file_timeout)
             return on_failure(job, failure.reason, failure.detail)

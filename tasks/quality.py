@@ -2,6 +2,11 @@
 
 Rows that break a row-level expectation are split off (they go to quarantine as
 ``expectation_failed`` with the expectation named); every result is kept for the ``validations`` table.
+
+A suite that cannot be trusted fails the run instead: a file that does not load into GE raises
+``SuiteError`` when the ``Validator`` is built, and an expectation that raised while evaluating (a
+misspelt column, a bad regex) or a failing expectation with no rows to blame (a row count, a column
+mean) makes the batch's ``SuiteResult.broken`` and the run's ``SuiteTotals.broken`` non-empty.
 """
 
 from __future__ import annotations
@@ -17,18 +22,30 @@ import pyarrow as pa
 
 ROW_KEY = "_row_key"
 _EXAMPLES = 3
+_COLUMN_KWARGS = ("column", "column_A", "column_B")  # …and "column_list": columns an expectation evaluates
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be loaded into Great Expectations (names the file and the problem)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SuiteResult:
     suite: str
-    success: bool
+    success: bool  # False when any expectation failed, including a broken one
     evaluated_rows: int
     failed_rows: frozenset[int]  # row positions that broke at least one expectation
     evaluated_expectations: int
     failed_expectations: tuple[str, ...]  # "expect_…(column)"
     row_failures: dict[int, list[str]] = field(default_factory=dict)  # row → expectations it broke
-    details: list[dict[str, Any]] = field(default_factory=list)  # per failing expectation: counts, examples
+    details: list[dict[str, Any]] = field(default_factory=list)  # per failing expectation: counts, examples, error
+    errors: tuple[str, ...] = ()  # "expect_…(column): ExceptionType: message" per expectation that raised
+    table_failures: tuple[str, ...] = ()  # "expect_…: observed …" per failing expectation with no rows to blame
+
+    @property
+    def broken(self) -> bool:
+        """The suite could not judge this batch row by row: the run must fail, not quarantine rows."""
+        return bool(self.errors or self.table_failures)
 
 
 @dataclass(slots=True)
@@ -38,18 +55,94 @@ class SuiteTotals:
     suite: str
     batches: int = 0
     failed_batches: int = 0
+    broken_batches: int = 0
     evaluated_rows: int = 0
     failed_rows: int = 0
-    expectations: dict[str, dict[str, Any]] = field(default_factory=dict)  # failing ones: count, examples
+    expectations: dict[str, dict[str, Any]] = field(default_factory=dict)  # failing ones: count, examples, error
+    broken: dict[str, str] = field(default_factory=dict)  # expectation → why it broke (first time seen)
 
     @property
     def success_share(self) -> float:
         return 1 - self.failed_rows / self.evaluated_rows if self.evaluated_rows else 1.0
 
+    @property
+    def is_broken(self) -> bool:
+        return bool(self.broken)
+
+    def failure(self, fail_share: float) -> str | None:
+        """Why this suite fails the run (a broken expectation, or too many failed rows); None when it does not."""
+        if self.broken:
+            reasons = "; ".join(f"{name}: {message}" for name, message in self.broken.items())
+            return f"broken in {self.broken_batches}/{self.batches} batches: {reasons}"
+        share = self.failed_rows / max(1, self.evaluated_rows)
+        if share > fail_share:
+            return f"{self.failed_rows}/{self.evaluated_rows} rows failed ({share:.0%} > fail_share {fail_share:.0%})"
+        return None
+
 
 def load_suite_specs(expectations_dir: Path) -> dict[str, dict[str, Any]]:
-    """Suite JSON files by table name (file stem)."""
-    return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(expectations_dir.glob("*.json"))}
+    """Suite JSON files by table name (file stem), checked for the shape GE needs; raises SuiteError."""
+    if not expectations_dir.is_dir():
+        raise SuiteError(f"{expectations_dir}: no such expectations folder")
+    paths = sorted(expectations_dir.glob("*.json"))
+    if not paths:
+        raise SuiteError(f"{expectations_dir}: no suites (*.json) in the expectations folder")
+    return {path.stem: _read_spec(path) for path in paths}
+
+
+def _read_spec(path: Path) -> dict[str, Any]:
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise SuiteError(f"{path}: cannot be read: {error}") from error
+    except json.JSONDecodeError as error:
+        raise SuiteError(f"{path}: not valid JSON: {error}") from error
+    if not isinstance(spec, dict):
+        raise SuiteError(f"{path}: a suite must be a JSON object, not {type(spec).__name__}")
+    if not isinstance(spec.get("name"), str) or not spec["name"]:
+        raise SuiteError(f'{path}: missing "name" (a non-empty string)')
+    expectations = spec.get("expectations")
+    if not isinstance(expectations, list):
+        raise SuiteError(f'{path}: missing "expectations" (a list)')
+    if "meta" in spec and not isinstance(spec["meta"], dict):
+        raise SuiteError(f'{path}: "meta" must be an object')
+    for number, expectation in enumerate(expectations, 1):
+        if not isinstance(expectation, dict):
+            raise SuiteError(f"{path}: expectation {number} must be an object")
+        if not isinstance(expectation.get("type"), str):
+            raise SuiteError(f'{path}: expectation {number} has no "type"')
+        if not isinstance(expectation.get("kwargs"), dict):
+            raise SuiteError(f'{path}: expectation {number} ({expectation["type"]}) has no "kwargs" object')
+    return spec
+
+
+def build_suite(gx: Any, path: Path, spec: dict[str, Any]) -> Any:
+    """The GE ExpectationSuite for one checked spec; any expectation GE refuses raises SuiteError.
+
+    GE's own constructor only logs an unknown expectation type and drops it, which would leave a
+    suite that silently checks less than its file says: each expectation is built here first.
+    """
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    built = []
+    for number, expectation in enumerate(spec["expectations"], 1):
+        try:
+            built.append(ExpectationConfiguration(**expectation).to_domain_obj())
+        except Exception as error:
+            raise SuiteError(
+                f"{path}: expectation {number} ({_label(expectation)}) is not valid: {_one_line(error)}"
+            ) from error
+    try:
+        suite = gx.ExpectationSuite(name=spec["name"], expectations=built, meta=spec.get("meta"))
+    except Exception as error:
+        raise SuiteError(f"{path}: {_one_line(error)}") from error
+    if len(suite.expectations) != len(built):  # never dropped silently
+        raise SuiteError(f"{path}: GE kept {len(suite.expectations)} of {len(built)} expectations")
+    return suite
+
+
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
 
 
 def _label(expectation: dict[str, Any]) -> str:
@@ -58,53 +151,106 @@ def _label(expectation: dict[str, Any]) -> str:
     return f"{expectation['type']}({column})" if column else str(expectation["type"])
 
 
+def _suite_columns(spec: dict[str, Any]) -> list[str]:
+    columns: set[str] = set()
+    for expectation in spec["expectations"]:
+        kwargs = expectation["kwargs"]
+        columns.update(str(kwargs[key]) for key in _COLUMN_KWARGS if isinstance(kwargs.get(key), str))
+        if isinstance(kwargs.get("column_list"), list):
+            columns.update(str(c) for c in kwargs["column_list"])
+    return sorted(columns)
+
+
+def _raised(exception_info: Any) -> str | None:
+    """ "ExceptionType: message" when an expectation raised; GE nests the info per metric when a metric failed."""
+    if not isinstance(exception_info, dict):
+        return None
+    infos = [exception_info] if "raised_exception" in exception_info else list(exception_info.values())
+    messages: list[str] = []
+    for info in infos:
+        if isinstance(info, dict) and info.get("raised_exception"):
+            text = (
+                f"{_exception_type(info.get('exception_traceback'))}: {info.get('exception_message') or 'no message'}"
+            )
+            if text not in messages:
+                messages.append(text)
+    return "; ".join(messages) or None
+
+
+def _exception_type(traceback: Any) -> str:
+    """The raising exception's class name, from the last line of GE's formatted traceback."""
+    lines = [line for line in str(traceback or "").splitlines() if line.strip()]
+    if not lines or ":" not in lines[-1] or lines[-1].startswith(" "):
+        return "Exception"
+    return lines[-1].split(":", 1)[0].rsplit(".", 1)[-1]
+
+
+def _observed(config_kwargs: dict[str, Any], info: dict[str, Any]) -> str:
+    """Why an expectation with no rows to blame failed: what GE observed, against the kwargs it was given."""
+    expected = ", ".join(
+        f"{k}={_short(v)}" for k, v in config_kwargs.items() if k not in {"batch_id", "column"} and v is not None
+    )
+    observed = f"observed {_short(info['observed_value'])}" if "observed_value" in info else "failed"
+    return f"{observed} ({expected})" if expected else observed
+
+
 class Validator:
-    """One Great Expectations context per run; import cost (~3 s) is paid once, here."""
+    """One Great Expectations context per run; import cost (~3 s) is paid once, here.
+
+    Raises:
+        SuiteError: a suite file in ``expectations_dir`` is not valid JSON, lacks its expectations,
+            or names an expectation GE does not know or kwargs it refuses.
+    """
 
     def __init__(self, expectations_dir: Path) -> None:
         logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no per-batch INFO chatter
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
+        self.specs = load_suite_specs(expectations_dir)  # before GE: a bad file fails fast and clearly
         self._gx = gx
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         source = self.context.data_sources.add_pandas("wirehouse")
-        self.specs = load_suite_specs(expectations_dir)
         self.suites: dict[str, Any] = {}
         self.batch_definitions: dict[str, Any] = {}
         self.history: list[tuple[str, Any]] = []  # (table, GE result) of this run, for Data Docs
         self.history_cap = 500  # a run of 500 batches × 3 suites keeps the last 500 results
         self.totals: dict[str, SuiteTotals] = {}  # per suite, summed over the run's batches
         for table, spec in self.specs.items():
-            suite = gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"], meta=spec.get("meta"))
+            suite = build_suite(gx, expectations_dir / f"{table}.json", spec)
             self.suites[table] = self.context.suites.add(suite)
             asset = source.add_dataframe_asset(table)
             self.batch_definitions[table] = asset.add_batch_definition_whole_dataframe(table)
 
-    def _tally(self, suite: str, evaluated: int, failed: int, details: list[dict[str, Any]]) -> None:
-        totals = self.totals.setdefault(suite, SuiteTotals(suite))
+    def _tally(self, result: SuiteResult) -> None:
+        totals = self.totals.setdefault(result.suite, SuiteTotals(result.suite))
         totals.batches += 1
-        totals.failed_batches += bool(details)
-        totals.evaluated_rows += evaluated
-        totals.failed_rows += failed
-        for detail in details:
+        totals.failed_batches += bool(result.details)
+        totals.broken_batches += result.broken
+        totals.evaluated_rows += result.evaluated_rows
+        totals.failed_rows += len(result.failed_rows)
+        for detail in result.details:
             seen = totals.expectations.setdefault(detail["expectation"], {"unexpected_count": 0, "examples": []})
             seen["unexpected_count"] += int(detail.get("unexpected_count") or 0)
             seen["examples"] = (seen["examples"] + list(detail.get("examples", [])))[:_EXAMPLES]
-            if "error" in detail:
-                seen["error"] = detail["error"]
+            why = detail.get("error") or detail.get("observed")  # broken: raised, or failed with no rows
+            if why:
+                seen["error"] = why
+                totals.broken.setdefault(detail["expectation"], why)
 
     def columns(self, table: str) -> list[str]:
-        return sorted(
-            {e["kwargs"]["column"] for e in self.specs[table]["expectations"] if "column" in e.get("kwargs", {})}
-        )
+        return _suite_columns(self.specs[table])
 
     def validate(self, table: str, data: pa.Table) -> SuiteResult:
-        """Validate the columns the suite names; failing rows are reported by position."""
+        """Validate the columns the suite names; failing rows are reported by position.
+
+        An expectation that raised, or failed without naming rows, is not a row failure: it lands in
+        ``errors`` / ``table_failures`` and makes the result ``broken`` (and never ``success``).
+        """
         if table not in self.suites:
             raise KeyError(f"no expectation suite for table {table!r} in expectations/")
-        columns = [c for c in self.columns(table) if c in data.column_names]
+        columns = [c for c in self.columns(table) if c in data.column_names]  # a missing one raises in GE
         frame = data.select(columns).to_pandas()
         frame[ROW_KEY] = range(len(frame))
         batch = self.batch_definitions[table].get_batch(batch_parameters={"dataframe": frame})
@@ -117,40 +263,50 @@ class Validator:
         row_failures: dict[int, list[str]] = {}
         failed: list[str] = []
         details: list[dict[str, Any]] = []
+        errors: list[str] = []
+        table_failures: list[str] = []
         for outcome in result.results:
-            if outcome.success:
+            error = _raised(outcome.exception_info)
+            if outcome.success and error is None:
                 continue
             config = outcome.expectation_config
-            label = _label({"type": config.type, "kwargs": dict(config.kwargs)})
+            config_kwargs = dict(config.kwargs)
+            label = _label({"type": config.type, "kwargs": config_kwargs})
             failed.append(label)
             info = outcome.result or {}
             rows = [int(item[ROW_KEY]) for item in info.get("unexpected_index_list") or [] if isinstance(item, dict)]
-            for row in rows:
-                row_failures.setdefault(row, []).append(label)
-            error = (
-                (outcome.exception_info or {}).get("exception_message")
-                if isinstance(outcome.exception_info, dict)
-                else None
-            )
-            details.append(
-                {
-                    "expectation": label,
-                    "unexpected_count": info.get("unexpected_count", len(rows)),
-                    "examples": [_short(v) for v in (info.get("partial_unexpected_list") or [])[:_EXAMPLES]],
-                    **({"error": error} if error else {}),
-                }
-            )
-        self._tally(self.specs[table]["name"], len(frame), len(row_failures), details)
-        return SuiteResult(
+            detail: dict[str, Any] = {
+                "expectation": label,
+                "unexpected_count": info.get("unexpected_count", len(rows)),
+                "examples": [_short(v) for v in (info.get("partial_unexpected_list") or [])[:_EXAMPLES]],
+            }
+            if error is not None:
+                detail["kind"] = "error"
+                detail["error"] = error
+                errors.append(f"{label}: {error}")
+            elif rows:
+                detail["kind"] = "rows"
+                for row in rows:
+                    row_failures.setdefault(row, []).append(label)
+            else:
+                detail["kind"] = "table"
+                detail["observed"] = _observed(config_kwargs, info)
+                table_failures.append(f"{label}: {detail['observed']}")
+            details.append(detail)
+        suite_result = SuiteResult(
             suite=self.specs[table]["name"],
-            success=bool(result.success),
+            success=bool(result.success) and not errors and not table_failures,
             evaluated_rows=len(frame),
             failed_rows=frozenset(row_failures),
             evaluated_expectations=len(result.results),
             failed_expectations=tuple(failed),
             row_failures=row_failures,
             details=details,
+            errors=tuple(errors),
+            table_failures=tuple(table_failures),
         )
+        self._tally(suite_result)
+        return suite_result
 
 
 def _short(value: Any) -> Any:
@@ -194,8 +350,7 @@ class DataDocs:
         self.specs = load_suite_specs(expectations_dir)
         self.checkpoints: dict[str, Any] = {}
         for table, spec in self.specs.items():
-            suite = gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"], meta=spec.get("meta"))
-            suite = self.context.suites.add_or_update(suite)
+            suite = self.context.suites.add_or_update(build_suite(gx, expectations_dir / f"{table}.json", spec))
             asset = source.add_dataframe_asset(table)
             batch = asset.add_batch_definition_whole_dataframe(table)
             definition = self.context.validation_definitions.add_or_update(
@@ -211,9 +366,7 @@ class DataDocs:
             )
 
     def columns(self, table: str) -> list[str]:
-        return sorted(
-            {e["kwargs"]["column"] for e in self.specs[table]["expectations"] if "column" in e.get("kwargs", {})}
-        )
+        return _suite_columns(self.specs[table])
 
     def run_checkpoint(self, table: str, data: pa.Table, run_name: str) -> bool:
         """Validate a whole table with its Checkpoint (which updates Data Docs); True when it passed."""

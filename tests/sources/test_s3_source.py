@@ -76,7 +76,8 @@ def test_changed_and_deleted_objects(bucket: Any, ingest, sql) -> None:
     assert sql("SELECT status FROM file_status WHERE source_path LIKE '%b.txt'") == [("deleted",)]
     [(text,)] = sql("SELECT text FROM articles WHERE source_path LIKE '%a.txt'")
     assert "March" in text
-    assert sql("SELECT count(*) FROM articles WHERE source_path LIKE '%b.txt'") == [(1,)]  # data is kept
+    assert sql("SELECT count(*) FROM articles WHERE source_path LIKE '%b.txt'") == [(0,)]  # no longer held
+    assert sql("SELECT count(*) FROM article_versions WHERE source_path LIKE '%b.txt'") == [(1,)]  # history is kept
 
 
 def test_a_throttled_get_is_retried_and_lands(bucket: Any, s3: S3Endpoint, ingest, sql) -> None:

@@ -30,6 +30,7 @@ def _run(warehouse: Warehouse, index: int, version: int = 1) -> None:
                         "source_path": path,
                         "file_version": version,
                         "size": index,
+                        "content_sha256": f"sha{index}",
                         "status": "landed",
                         "batch_id": f"b{index}",
                         "recorded_at": at,
@@ -45,10 +46,15 @@ def _run(warehouse: Warehouse, index: int, version: int = 1) -> None:
                         "file_version": version,
                         "language": "en" if index % 2 else "de",
                         "text": f"text {index}",
+                        "content_sha256": f"sha{index}",
                         "batch_id": f"b{index}",
                         "ingested_at": at,
                     }
                 ],
+            ),
+            "content_articles": table_from_rows(
+                "content_articles",
+                [{"content_sha256": f"sha{index}", "article_id": f"{index:064x}", "batch_id": f"b{index}"}],
             ),
             "runs": table_from_rows(
                 "runs", [{"flow_run_id": f"r{index}", "status": "completed", "started_at": at, "recorded_at": at}]
@@ -77,8 +83,8 @@ def test_compaction_keeps_every_view_and_merges_the_files(warehouse: Warehouse) 
     old = warehouse.current.resolve()
     result = compact(warehouse)
     assert warehouse.current.resolve() != old
-    assert result.batches_before == 31 and result.batches_after == 4  # schema batch + one per table
-    assert batch_count(warehouse) == 4
+    assert result.batches_before == 31 and result.batches_after == 5  # schema batch + one per table written
+    assert batch_count(warehouse) == 5
     assert _snapshot(warehouse) == before
     assert len(before["articles"]) == 7 and len(before["article_versions"]) == 30
 
@@ -87,7 +93,7 @@ def test_compacting_twice_links_large_batches_and_changes_nothing(warehouse: War
     before = _snapshot(warehouse)
     compact(warehouse, target_rows=40)  # 30 rows per table ≥ 40 // 2: "large" next time
     again = compact(warehouse, target_rows=40)
-    assert again.files_merged == 0 and again.files_linked == 3
+    assert again.files_merged == 0 and again.files_linked == 4
     assert _snapshot(warehouse) == before
 
 
@@ -106,5 +112,5 @@ def test_compact_if_needed_respects_the_threshold(warehouse: Warehouse) -> None:
     assert compact_if_needed(warehouse, threshold=0) is None  # 0: never
     assert compact_if_needed(warehouse, threshold=100) is None
     assert compact_if_needed(warehouse, threshold=10) is not None
-    assert batch_count(warehouse) == 4
+    assert batch_count(warehouse) == 5
     assert warehouse.recover()  # the retired generation is removed by the next writer

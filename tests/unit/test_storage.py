@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
+import pytest
 
+from tasks import storage
 from tasks.settings import Settings
-from tasks.storage import SCHEMAS, Warehouse, query, refresh_views, sql_literal, table_from_rows
+from tasks.storage import SCHEMA_BATCH, SCHEMAS, Warehouse, query, refresh_views, sql_literal, table_from_rows
 
 
 def _files_row(path: str, version: int = 1) -> dict[str, object]:
@@ -82,3 +87,146 @@ def test_schemas_round_trip_empty_tables() -> None:
     for name, schema in SCHEMAS.items():
         assert table_from_rows(name, []).schema == schema
         assert isinstance(schema, pa.Schema)
+
+
+# A lost `current` pointer (issue case 12): recovery deletes only what provably never committed.
+
+
+def _commit(warehouse: Warehouse, *paths: str) -> Path:
+    rows = [_files_row(path) for path in paths]
+    return warehouse.commit({"files": table_from_rows("files", rows)}, batch_id=f"b-{'-'.join(paths)}")
+
+
+def _relink(generation: Path) -> None:
+    """Hard-link every batch into the new generation (what compaction does with large ones)."""
+    old = generation.parent / "current"
+    for batch in old.glob("batch=*"):
+        if batch.name != f"batch={SCHEMA_BATCH}":
+            (generation / batch.name).mkdir()
+            for path in batch.iterdir():
+                os.link(path, generation / batch.name / path.name)
+
+
+def _landed(warehouse: Warehouse) -> list[str]:
+    """Every ledger row readable through data/current, read straight from the Parquet files."""
+    glob = sql_literal((warehouse.current / "batch=*" / "files.parquet").as_posix())
+    with duckdb.connect() as connection:
+        rows = connection.execute(f"SELECT source_path FROM read_parquet({glob}, union_by_name = true)").fetchall()
+    return sorted(path for (path,) in rows)
+
+
+@pytest.fixture
+def swapped(tmp_path: Path) -> Warehouse:
+    """a and b committed, then swapped into gen-000002, then c committed there; the retired gen-000001 kept."""
+    warehouse = Warehouse(tmp_path / "warehouse")
+    warehouse.initialise()
+    _commit(warehouse, "a.txt")
+    _commit(warehouse, "b.txt")
+    warehouse.swap_generation(_relink)
+    _commit(warehouse, "c.txt")
+    return warehouse
+
+
+def _still_whole(warehouse: Warehouse, live: str, *, first: str = "initialise") -> None:
+    """After the next writer's steps, nothing committed is lost and a new commit lands in ``live``."""
+    steps = [warehouse.initialise, warehouse.recover]
+    for step in steps if first == "initialise" else steps[::-1]:
+        step()
+    assert warehouse.current.is_symlink() and warehouse.current.resolve().name == live
+    assert _landed(warehouse) == ["a.txt", "b.txt", "c.txt"]
+    assert _commit(warehouse, "d.txt").parent == warehouse.data / live
+    assert _landed(warehouse) == ["a.txt", "b.txt", "c.txt", "d.txt"]
+    assert [p.name for p in warehouse.data.glob("gen-*")] == [live]
+
+
+@pytest.mark.parametrize("first", ["initialise", "recover"])  # the flow initialises first; compact/reenrich not
+@pytest.mark.parametrize("retired_kept", [True, False])  # the last writer was the swap, or a later run recovered
+@pytest.mark.parametrize("pointer", ["deleted", "dangling"])
+def test_a_lost_pointer_is_repaired_to_the_newest_complete_generation(
+    swapped: Warehouse, pointer: str, retired_kept: bool, first: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    if not retired_kept:
+        swapped.recover()
+    swapped.current.unlink()
+    if pointer == "dangling":
+        swapped.current.symlink_to("gen-000009")
+    _still_whole(swapped, "gen-000002", first=first)
+    assert "newest complete generation" in caplog.text
+
+
+@pytest.mark.parametrize("step", ["copied", "marked", "renamed"])  # a crash may stop adoption after each step
+def test_a_current_copied_as_a_directory_is_adopted(swapped: Warehouse, step: str) -> None:
+    swapped.recover()
+    live = swapped.data / "gen-000002"
+    swapped.current.unlink()
+    shutil.copytree(live, swapped.current)  # `cp -r`: the link became a directory holding a copy
+    if step in {"marked", "renamed"}:
+        (swapped.current / Warehouse.COMPLETE).write_text("")
+    if step == "renamed":
+        swapped.current.rename(swapped.data / "gen-000003")
+    _still_whole(swapped, "gen-000003")
+    swapped.swap_generation(_relink)  # the next compaction still works
+    swapped.recover()
+    assert swapped.current.resolve().name == "gen-000004"
+    assert _landed(swapped) == ["a.txt", "b.txt", "c.txt", "d.txt"]
+
+
+class _Killed(Exception):
+    pass
+
+
+def _kill_at(point: str) -> Callable[[str], None]:
+    def crash_point(name: str) -> None:
+        if name == point:
+            raise _Killed(name)
+
+    return crash_point
+
+
+@pytest.mark.parametrize("pointer", ["kept", "lost"])
+def test_a_swap_killed_before_the_link_moved(swapped: Warehouse, pointer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    swapped.recover()
+    monkeypatch.setattr(storage, "crash_point", _kill_at("generation_swap"))
+    with pytest.raises(_Killed):
+        swapped.swap_generation(_relink)
+    monkeypatch.undo()
+    assert (swapped.data / "gen-000003" / Warehouse.COMPLETE).exists()
+    if pointer == "lost":  # the complete build holds what the live generation held: either one is whole
+        swapped.current.unlink()
+    _still_whole(swapped, "gen-000002" if pointer == "kept" else "gen-000003")
+
+
+def test_a_build_killed_halfway_is_never_linked(swapped: Warehouse) -> None:
+    swapped.recover()
+
+    def half(generation: Path) -> None:
+        (generation / "batch=half").mkdir()
+        raise _Killed("build")
+
+    with pytest.raises(_Killed):
+        swapped.swap_generation(half)
+    assert not (swapped.data / "gen-000003" / Warehouse.COMPLETE).exists()
+    swapped.current.unlink()
+    _still_whole(swapped, "gen-000002")
+
+
+def test_a_warehouse_from_before_the_markers_loses_nothing(swapped: Warehouse) -> None:
+    for marker in swapped.data.glob(f"gen-*/{Warehouse.COMPLETE}"):
+        marker.unlink()
+    swapped.current.unlink()  # which generation was live cannot be proved: the newest is linked, none deleted
+    swapped.initialise()
+    swapped.recover()
+    assert swapped.current.resolve().name == "gen-000002"
+    assert _landed(swapped) == ["a.txt", "b.txt", "c.txt"]
+    [aside] = swapped.unverified.iterdir()
+    assert aside.name.startswith("gen-000001-") and (aside / "batch=b-a.txt" / "files.parquet").exists()
+
+
+def test_initialise_marks_its_first_generation_and_survives_a_crash_before_the_link(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path)
+    (warehouse.data / "gen-000001").mkdir(parents=True)  # killed after the mkdir
+    warehouse.initialise()
+    warehouse.recover()
+    assert [p.name for p in warehouse.data.glob("gen-*")] == ["gen-000001"]
+    assert (warehouse.data / "gen-000001" / Warehouse.COMPLETE).exists()
+    assert os.readlink(warehouse.current) == "gen-000001"
