@@ -26,7 +26,7 @@ from tasks.pool import IsolatingPool
 from tasks.prefect_tasks import discover_changes, enrich_batch, enrich_chunk, land, read_batch, validate
 from tasks.quality import Validator
 from tasks.settings import Settings
-from tasks.sources import display_location, is_remote, local_path, open_source, redact, source_tag
+from tasks.sources import display_location, is_remote, local_path, open_source, redact, source_tag, url_credentials
 from tasks.storage import Warehouse, new_batch_id, refresh_views, table_from_rows, utc_now
 
 T = TypeVar("T")
@@ -258,17 +258,23 @@ def _mark_crashed_runs(ledger: Ledger, warehouse: Warehouse) -> None:
         get_run_logger().warning("marked %d interrupted run(s) as crashed", len(stale))
 
 
-def _storage_options(credentials_block: str | None) -> dict[str, Any]:
-    """fsspec storage options from a Prefect Secret block (JSON object), for users who keep secrets in Prefect."""
-    if not credentials_block:
-        return {}
+def _storage_options(settings: Settings) -> dict[str, Any]:
+    """fsspec storage options: credentials moved out of the source URL, then a Prefect Secret block's (JSON)."""
+    options: dict[str, Any] = {}
+    if settings.source_credentials is not None:
+        protocol = settings.source.split("://", 1)[0]
+        options |= url_credentials(protocol, settings.source_credentials.get_secret_value())
+    if not settings.credentials_block:
+        return options
     from prefect.blocks.system import Secret
 
-    value = Secret.load(credentials_block).get()  # type: ignore[union-attr]  # sync call: async_dispatch
-    options = json.loads(value) if isinstance(value, str) else value
-    if not isinstance(options, dict):
-        raise ValueError(f"Secret block {credentials_block!r} must hold a JSON object of fsspec storage options")
-    return options
+    value = Secret.load(settings.credentials_block).get()  # type: ignore[union-attr]  # sync call: async_dispatch
+    block = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(block, dict):
+        raise ValueError(
+            f"Secret block {settings.credentials_block!r} must hold a JSON object of fsspec storage options"
+        )
+    return options | block
 
 
 def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: RunSummary, run_id: str) -> None:
@@ -278,7 +284,7 @@ def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: R
         summary.message = f"source folder not found: {redact(settings.source)}; skipped, nothing marked deleted"
         logger.warning(summary.message)
         return
-    source = open_source(settings.source, storage_options=_storage_options(settings.credentials_block))
+    source = open_source(settings.source, storage_options=_storage_options(settings))
     changes = discover_changes(source, ledger, settings.min_age_seconds)
     summary.files_seen = changes.files_seen
     summary.unlisted = len(changes.unlisted)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WIREHOUSE_", extra="ignore")
 
     source: str = Field("seeds", description="folder, file:// or fsspec URL (s3://bucket/prefix/) scanned recursively")
+    source_credentials: SecretStr | None = Field(
+        None,
+        exclude=True,
+        description="user:secret given inside the source URL, moved out of it: never stored, logged or sent to Prefect",
+    )
     credentials_block: str | None = Field(
         None, description="name of a Prefect Secret block holding fsspec storage options (JSON); never logged"
     )
@@ -65,6 +71,16 @@ class Settings(BaseSettings):
     compact_threshold: int = Field(
         500, ge=0, description="compact after a run once the live generation holds this many batches (0: never)"
     )
+
+    @model_validator(mode="after")
+    def _credentials_out_of_the_url(self) -> Settings:
+        """``s3://key:secret@bucket/…`` works, but the secret travels apart from the location from here on."""
+        parts = urlsplit(self.source)
+        if len(parts.scheme) > 1 and "@" in parts.netloc:
+            userinfo, _, host = parts.netloc.rpartition("@")
+            self.source = urlunsplit(parts._replace(netloc=host))
+            self.source_credentials = SecretStr(unquote(userinfo))
+        return self
 
     @field_validator("source", mode="before")
     @classmethod

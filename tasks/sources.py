@@ -468,3 +468,13 @@ def open_source(location: str, *, storage_options: dict[str, Any] | None = None)
     if is_remote(location):
         return ObjectStoreSource(location, dict(storage_options or {}))
     return LocalSource(local_path(location))
+
+
+def url_credentials(protocol: str, userinfo: str) -> dict[str, str]:
+    """fsspec storage options for the ``user:secret`` a source URL carried (S3: key/secret; Azure: account)."""
+    user, _, secret = userinfo.partition(":")
+    if protocol in {"s3", "s3a"}:
+        return {"key": user, "secret": secret}
+    if protocol in {"az", "abfs", "abfss"}:
+        return {"account_name": user, "account_key": secret}
+    return {"username": user, "password": secret}

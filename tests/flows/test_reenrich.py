@@ -1,24 +1,62 @@
-"""`wirehouse reenrich`: recomputes components from stored text, atomically, without reading sources."""
+"""`wirehouse reenrich`: recomputes components from stored text, atomically, without reading sources, and gives
+what a fresh ingest of the same files gives (the two warehouses are compared row by row)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
 from tasks import reenrich as reenrich_module
-from tasks.enrich import ENRICHER_VERSION
+from tasks.enrich import COMPONENT_VERSIONS, ENRICHER_VERSION, STEPS, enrich_document
 from tasks.entities import VERSION as ENTITIES_VERSION
-from tasks.reenrich import parse_versions, stale_components
-from tasks.storage import Warehouse
+from tasks.models import Document, FileRef, Reason, Rejection
+from tasks.reenrich import (
+    COMPONENTS,
+    STEP_COMPONENTS,
+    ReenrichRefused,
+    ReenrichResult,
+    parse_versions,
+    recompute_closure,
+    stale_components,
+)
+from tasks.settings import Settings
+from tasks.storage import Warehouse, reader
 
-SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_30a036b7f4c49258.txt"
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "seeds" / "000_30a036b7f4c49258.txt"
+TEXTS = ROOT / "seeds" / "text"
+BATCH_SIZE = 5  # two batches: a_…e_ and f_…g_ (the kosovo pair straddles them)
+
+# Run-level columns: which run, batch and moment wrote a row, not what the row says.
+RUN_COLUMNS = {
+    "article_versions": ("ingested_at", "flow_run_id", "batch_id"),
+    "articles": ("ingested_at", "flow_run_id", "batch_id"),
+    "files": ("flow_run_id", "batch_id", "recorded_at"),
+    "file_status": ("flow_run_id", "batch_id", "recorded_at"),
+    "quarantine": ("flow_run_id", "batch_id", "quarantined_at"),
+    "content_articles": ("batch_id",),
+    "near_duplicates": (),
+}
+KEYS = {
+    "article_versions": "article_id",
+    "articles": "article_id",
+    "files": "source_path, file_version, status",
+    "file_status": "source_path",
+    "quarantine": "source_path, record_index, reason_code",
+    "content_articles": "content_sha256, article_id",
+    "near_duplicates": "article_id",
+}
+ALL_VIEWS = tuple(RUN_COLUMNS)
 
 
 @pytest.fixture
@@ -34,6 +72,262 @@ def source(tmp_path: Path) -> Path:
 @pytest.fixture
 def warehouse_dir(tmp_path: Path) -> Path:
     return tmp_path / "warehouse"
+
+
+def _write_folder(folder: Path) -> None:
+    """Every format ingest reads, HTML fields the metadata step uses, and two near-duplicate pairs: one within
+    a JSONL file (one batch), one across the two batches."""
+    folder.mkdir()
+    shutil.copy(TEXTS / "ntrex_001.md", folder / "a_brief.md")
+    german = (TEXTS / "goose3_wiwo.txt").read_text(encoding="utf-8")
+    wire = {"headline": "Linde muss US-Geschäft verkaufen", "body": german, "author": "Von Anna Muster"}
+    wire |= {"date": "2018-08-20", "url": "https://example.de/linde", "source": "Wirtschaftswoche"}
+    (folder / "b_wire.json").write_text(json.dumps(wire, ensure_ascii=False), encoding="utf-8")
+    italian = (TEXTS / "ntrex_015.txt").read_text(encoding="utf-8")
+    french = json.loads((TEXTS / "ntrex_008.json").read_text(encoding="utf-8"))
+    records = [
+        {"headline": "Analista ricostruisce la notte", "body": italian},
+        {
+            "headline": "Analista ricostruisce la notte",
+            "body": italian.replace("Sabato", "Domenica", 1) + "\nAggiornato.",
+        },
+        french,
+    ]
+    (folder / "c_feed.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8"
+    )
+    paragraphs = "".join(
+        f"<p>{p}</p>" for p in (TEXTS / "ntrex_016.txt").read_text(encoding="utf-8").split("\n\n")[1:] if p.strip()
+    )
+    (folder / "d_page.html").write_text(
+        "<html><head><title>Bernard Vann: homenagem a clérigo condecorado | Jornal Exemplo</title>"
+        '<meta name="author" content="Por Maria Silva"><meta name="date" content="2018-09-24">'
+        '<meta property="og:site_name" content="Jornal Exemplo">'
+        '<meta name="description" content="Homenagem ao único clérigo com a Victoria Cross.">'
+        '<link rel="canonical" href="https://exemplo.pt/vann"></head><body><header>Jornal Exemplo</header>'
+        f"<article><h1>Bernard Vann: homenagem a clérigo condecorado</h1>{paragraphs}</article></body></html>",
+        encoding="utf-8",
+    )
+    shutil.copy(SEED, folder / "e_kosovo.txt")
+    kosovo = SEED.read_text(encoding="utf-8")
+    (folder / "f_kosovo_copy.txt").write_text(
+        kosovo.replace("Saturday", "Sunday", 1) + "\nUpdated.\n", encoding="utf-8"
+    )
+    english = (TEXTS / "ntrex_019.txt").read_text(encoding="utf-8")
+    (folder / "g_long_title.md").write_text("# " + "Budget " * 300 + "\n\n" + english, encoding="utf-8")
+
+
+def _ingest(folder: Path, warehouse: Path, **options: Any) -> None:
+    from flows.ingest_articles import ingest_articles
+
+    settings = {"source": folder, "warehouse": warehouse, "min_age_seconds": 0, "workers": 2}
+    ingest_articles(Settings(**settings | {"batch_size": BATCH_SIZE} | options))
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("reenrich") / "source"
+    _write_folder(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fresh(prefect_server: None, folder: Path) -> Path:
+    """Warehouse B: a fresh ingest of the folder with today's code, the reference every re-enrichment must match."""
+    warehouse = folder.parent / "fresh"
+    _ingest(folder, warehouse)
+    return warehouse
+
+
+@pytest.fixture
+def copy_of_fresh(fresh: Path, tmp_path: Path) -> Path:
+    """Warehouse A: the fresh ingest's files, to be aged into what an older enricher stored."""
+    target = tmp_path / "aged"
+    shutil.copytree(fresh, target, symlinks=True)
+    return target
+
+
+def _query(warehouse: Path, statement: str) -> list[tuple[Any, ...]]:
+    connection = reader(Warehouse(warehouse), Settings().sql)
+    try:
+        return connection.execute(statement).fetchall()
+    finally:
+        connection.close()
+
+
+def _rows(warehouse: Path, view: str) -> list[dict[str, Any]]:
+    excluded = RUN_COLUMNS[view]
+    columns = f"* EXCLUDE ({', '.join(excluded)})" if excluded else "*"
+    connection = reader(Warehouse(warehouse), Settings().sql)
+    try:
+        cursor = connection.execute(f"SELECT {columns} FROM {view}")
+        names = [d[0] for d in cursor.description or []]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+    keys = KEYS[view].split(", ")
+    return sorted(rows, key=lambda row: (repr([row[k] for k in keys]), repr(row)))
+
+
+def _differences(aged: Path, fresh: Path, views: tuple[str, ...] = ALL_VIEWS) -> list[str]:
+    """Every column of every row on which the two warehouses differ (run-level columns aside)."""
+    found: list[str] = []
+    for view in views:
+        left, right = _rows(aged, view), _rows(fresh, view)
+        keys = KEYS[view].split(", ")
+        left_keys = [tuple(r[k] for k in keys) for r in left]
+        right_keys = [tuple(r[k] for k in keys) for r in right]
+        if left_keys != right_keys:
+            found.append(f"{view}: rows {sorted(set(left_keys) ^ set(right_keys))} in only one warehouse")
+            continue
+        for key, a, b in zip(left_keys, left, right, strict=True):
+            found += [f"{view} {key}: {c}: {a[c]!r} != {b[c]!r}"[:300] for c in a if a[c] != b[c]]
+    return found
+
+
+def _age(warehouse: Path, *changes: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrite the stored articles as an older enricher would have left them."""
+    for path in Warehouse(warehouse).current.resolve().glob("batch=*/articles.parquet"):
+        table = pq.read_table(path)
+        if not table.num_rows:
+            continue
+        rows = table.to_pylist()
+        for row in rows:
+            for change in changes:
+                change(row)
+        pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+
+
+def _older(row: dict[str, Any], component: str) -> None:
+    version = f"{component}={COMPONENT_VERSIONS[component]}"
+    row["enricher_version"] = row["enricher_version"].replace(version, f"{component}=0")
+
+
+def _older_language(row: dict[str, Any]) -> None:
+    """A language detector that got it wrong, and the entities, quotes and keywords computed from its answer."""
+    _older(row, "language")
+    row |= {"language": "fr" if row["language"] != "fr" else "de", "language_confidence": 0.51}
+    row |= {"language_alternatives": [], "languages": [], "language_variant": None, "is_multilingual": True}
+    row |= {"entities": [], "countries": [], "quotes": [], "keywords": ["old"], "amounts": []}
+
+
+def _older_fingerprint(row: dict[str, Any]) -> None:
+    _older(row, "fingerprint")
+    row["fingerprint"] = (row["fingerprint"] or 0) ^ 0x0F0F0F0F
+    row["near_duplicate_of"] = None
+
+
+def _older_metadata(row: dict[str, Any]) -> None:
+    _older(row, "metadata")
+    row |= {"title": "Old title", "lede": None, "author": None, "published": None, "published_source": None}
+    row |= {"dateline": None, "word_count": 1, "dates_mentioned": [], "reading_time_minutes": 0.0}
+
+
+def _reenrich(warehouse: Path, **options: Any) -> ReenrichResult:
+    settings = Settings()
+    arguments: dict[str, Any] = {
+        "now": datetime.now(UTC),
+        "expectations": settings.expectations,
+        "sql_dir": settings.sql,
+        "workers": 2,
+        "fail_share": 1.0,
+    }
+    return reenrich_module.reenrich(Warehouse(warehouse), **arguments | options)
+
+
+def test_the_reference_has_what_the_comparisons_need(fresh: Path) -> None:
+    pairs = _query(fresh, "SELECT source_path, original_path FROM near_duplicates ORDER BY 1")
+    assert pairs == [("c_feed.jsonl", "c_feed.jsonl"), ("f_kosovo_copy.txt", "e_kosovo.txt")]
+    languages = dict(_query(fresh, "SELECT source_path || ':' || record_index, language FROM articles"))
+    assert {languages["b_wire.json:0"], languages["c_feed.jsonl:1"], languages["c_feed.jsonl:3"]} == {"de", "it", "fr"}
+    html = _query(fresh, "SELECT title, author, published, site, url FROM articles WHERE format = 'html'")
+    assert html == [
+        (
+            "Bernard Vann: homenagem a clérigo condecorado",
+            "Maria Silva",
+            "2018-09-24",
+            "Jornal Exemplo",
+            "https://exemplo.pt/vann",
+        )
+    ]
+    assert _query(fresh, "SELECT source_path, reason_code FROM quarantine") == [
+        ("g_long_title.md", "expectation_failed")
+    ]
+
+
+def test_only_language_recomputes_what_reads_the_language(copy_of_fresh: Path, fresh: Path) -> None:
+    _age(copy_of_fresh, _older_language)
+    assert _differences(copy_of_fresh, fresh, ("article_versions",))
+    result = _reenrich(copy_of_fresh, only=("language",))
+    assert result.components == ("language", "entities", "quotes", "keywords")
+    assert not result.relinked and result.quarantined == 0
+    assert _differences(copy_of_fresh, fresh) == []
+
+
+def test_stale_components_and_near_duplicates_as_a_fresh_ingest(copy_of_fresh: Path, fresh: Path) -> None:
+    _age(copy_of_fresh, _older_language, _older_fingerprint)
+    assert _query(copy_of_fresh, "SELECT count(*) FROM near_duplicates") == [(0,)]
+    result = _reenrich(copy_of_fresh)
+    assert result.components == ("language", "entities", "quotes", "keywords", "fingerprint")
+    assert result.relinked
+    assert _differences(copy_of_fresh, fresh) == []
+    assert _query(copy_of_fresh, "SELECT DISTINCT enricher_version FROM article_versions") == [(ENRICHER_VERSION,)]
+
+
+def test_only_metadata_rebuilds_the_source_fields_and_validates_like_ingest(
+    folder: Path, fresh: Path, tmp_path: Path
+) -> None:
+    """Warehouse A is ingested under a suite that let an over-long title land (as older code would have) and with
+    older metadata; re-enriching the metadata quarantines that article, as the fresh ingest did."""
+    relaxed = tmp_path / "expectations"
+    shutil.copytree(Settings().expectations, relaxed)
+    suite = json.loads((relaxed / "articles.json").read_text(encoding="utf-8"))
+    for expectation in suite["expectations"]:
+        if expectation["kwargs"].get("column") == "title" and "max_value" in expectation["kwargs"]:
+            expectation["kwargs"]["max_value"] = 100_000
+    (relaxed / "articles.json").write_text(json.dumps(suite), encoding="utf-8")
+    aged = tmp_path / "aged"
+    _ingest(folder, aged, expectations=relaxed)
+    assert _query(aged, "SELECT count(*) FROM quarantine") == [(0,)]
+    _age(aged, _older_metadata)
+    assert _differences(aged, fresh)
+    result = _reenrich(aged, only=("metadata",))
+    assert result.components == ("metadata",)
+    assert result.quarantined == 1 and result.relinked  # the set of landed articles changed
+    assert _differences(aged, fresh) == []
+    assert _query(
+        aged, "SELECT status, articles, reason_code FROM file_status WHERE source_path = 'g_long_title.md'"
+    ) == [("quarantined", 0, "expectation_failed")]
+
+
+def test_an_article_whose_enrichment_now_fails_is_quarantined_as_ingest_would(copy_of_fresh: Path) -> None:
+    def unreadable(row: dict[str, Any]) -> None:
+        if row["source_path"] == "b_wire.json":
+            row["source_fields"] = "{not json"
+
+    _age(copy_of_fresh, unreadable)
+    live = Warehouse(copy_of_fresh).current.resolve()
+    before = _rows(copy_of_fresh, "article_versions")
+    with pytest.raises(ReenrichRefused, match="1 of 8 re-enriched articles would be quarantined"):
+        _reenrich(copy_of_fresh, only=("metadata",), fail_share=0.1)
+    assert Warehouse(copy_of_fresh).current.resolve() == live  # nothing swapped
+    assert sorted(p.name for p in (copy_of_fresh / "data").glob("gen-*")) == [live.name]
+    assert _rows(copy_of_fresh, "article_versions") == before
+
+    result = _reenrich(copy_of_fresh, only=("metadata",))
+    assert result.quarantined == 1
+    assert _query(copy_of_fresh, "SELECT count(*) FROM article_versions WHERE source_path = 'b_wire.json'") == [(0,)]
+    [(reason, stage, detail)] = _query(
+        copy_of_fresh, "SELECT reason_code, stage, reason_detail FROM quarantine WHERE source_path = 'b_wire.json'"
+    )
+    assert (reason, stage) == ("enrich_error", "enrich") and detail.startswith("source_fields raised JSONDecodeError")
+    assert _query(
+        copy_of_fresh,
+        "SELECT status, articles, article_id, reason_code FROM file_status WHERE source_path = 'b_wire.json'",
+    ) == [("quarantined", 0, None, "enrich_error")]
+    sha = "(SELECT content_sha256 FROM file_status WHERE source_path = 'b_wire.json')"
+    assert _query(copy_of_fresh, f"SELECT count(*) FROM content_articles WHERE content_sha256 = {sha}") == [(0,)]
+    assert _query(copy_of_fresh, "SELECT count(*) FROM articles") == [(7,)]
 
 
 def _age_versions(warehouse_dir: Path) -> None:
@@ -73,7 +367,7 @@ def test_reenrich_recomputes_only_the_stale_component(
     shutil.rmtree(source)  # no source file may be read
     result = CliRunner().invoke(app, ["reenrich", "--warehouse", str(warehouse_dir)])
     assert result.exit_code == 0, result.output
-    assert "re-enriched entities for 2 articles" in result.output
+    assert "re-enriched entities, quotes for 2 articles" in result.output  # quotes are computed with the entities
     assert sql("SELECT count(*) FROM entities")[0][0] > 20
     assert sql("SELECT DISTINCT enricher_version FROM articles") == [(ENRICHER_VERSION,)]
     assert sql("SELECT article_id, language, keywords FROM articles ORDER BY 1") == before
@@ -93,6 +387,56 @@ def test_version_helpers() -> None:
     assert parse_versions("language=2;entities=1") == {"language": "2", "entities": "1"}
     assert stale_components([ENRICHER_VERSION]) == ()
     assert "language" in stale_components(["language=1"])
+
+
+@pytest.mark.parametrize(
+    ("requested", "recomputed"),
+    [
+        (("language",), ("language", "entities", "quotes", "keywords")),
+        (("quotes",), ("entities", "quotes")),
+        (("entities",), ("entities", "quotes")),
+        (("metadata",), ("metadata",)),
+        (("keywords",), ("keywords",)),
+        (("fingerprint",), ("fingerprint",)),
+        (("fingerprint", "language"), ("language", "entities", "quotes", "keywords", "fingerprint")),
+        ((), ()),
+    ],
+)
+def test_what_is_recomputed_with_what(requested: tuple[str, ...], recomputed: tuple[str, ...]) -> None:
+    assert recompute_closure(requested) == recomputed
+
+
+def test_every_step_and_component_is_accounted_for() -> None:
+    assert [name for name, _ in STEPS] == list(STEP_COMPONENTS)
+    assert sorted(c for components in STEP_COMPONENTS.values() for c in components) == sorted(COMPONENTS)
+
+
+def _stored(text: str, source_path: str) -> dict[str, Any]:
+    ref = FileRef(source_path, len(text), 1_700_000_000 * 10**9)
+    row = enrich_document(Document(text, 0), ref)
+    return row | {"source_path": source_path, "size": ref.size, "mtime": datetime.fromtimestamp(1_700_000_000, UTC)}
+
+
+def test_a_step_that_raises_or_a_text_without_letters_is_rejected_as_ingest_rejects_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    english = (TEXTS / "ntrex_019.txt").read_text(encoding="utf-8")
+    rows = [_stored(english, "a.txt"), _stored("Poison " + english, "b.txt"), _stored(english + " Ok.", "c.txt")]
+    rows[2] |= {"language_reason": None, "text": "1234 5678 90 !!! ### 42", "source_fields": None}
+
+    def keywords(row: dict[str, Any], doc: Document, ref: FileRef) -> dict[str, Any]:
+        if doc.text.startswith("Poison"):
+            raise RuntimeError("boom")
+        return {"keywords": ["new"]}
+
+    monkeypatch.setattr(reenrich_module, "STEPS", tuple((n, keywords if n == "keywords" else s) for n, s in STEPS))
+    components = recompute_closure(["language"])
+    first, poisoned, no_letters = reenrich_module.reenrich_rows(rows, components, datetime.now(UTC))
+    assert isinstance(first, dict) and first["keywords"] == ["new"]
+    assert first["enricher_version"] == ENRICHER_VERSION
+    assert isinstance(poisoned, Rejection) and poisoned.reason_code is Reason.ENRICH_ERROR
+    assert poisoned.detail.startswith("keywords raised RuntimeError: boom") and poisoned.stage == "enrich"
+    assert isinstance(no_letters, Rejection) and no_letters.reason_code is Reason.NO_TEXT
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
