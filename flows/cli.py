@@ -1,10 +1,19 @@
-"""The ``wirehouse`` command: parses options, builds Settings once, calls a flow, prints with rich."""
+"""The ``wirehouse`` command: parses options, builds Settings once, calls a flow, prints with rich.
+
+Exit codes, for every command: 0 done (a run that quarantined files included), 1 failed (the pipeline, a suite,
+storage, the Prefect API), 2 usage (an option, a setting, a missing folder or warehouse), 130 interrupted. A
+failure is one line on stderr (``wirehouse: error: …`` or ``run failed: …``), never a traceback.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +22,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tasks.settings import Settings
 
@@ -36,6 +46,59 @@ QUIET_OFFLINE = {
 
 class UsageProblem(cli_errors.UsageError):
     """A bad command line or configuration: one line on stderr, exit code 2."""
+
+
+class CommandFailed(cli_errors.ClickException):
+    """The command could not do its work (storage, a lock, the Prefect API): one line on stderr, exit code 1."""
+
+    exit_code = 1
+
+
+def one_line(message: object) -> str:
+    """A message as a single line: lines joined, an embedded traceback cut to its last line, DuckDB's pointer at
+    the query text (``LINE 1: …`` and a line of carets) left out."""
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+        lines = lines[-1:]
+    return " ".join(line for line in lines if not _QUERY_POINTER.match(line))
+
+
+_QUERY_POINTER = re.compile(r"LINE \d+:|\^+$")
+
+
+def say_error(prefix: str, message: object) -> None:
+    """The one line a failure prints on stderr (red prefix in a terminal, never markup from the message)."""
+    errors.print(Text(prefix, style="red") + Text(f" {one_line(message)}"), highlight=False)
+
+
+def _plain_prefect_console() -> None:
+    """Prefect logs a failing flow's or task's traceback on the terminal: keep its log lines there, drop the
+    traceback (the run's logs in the Prefect UI keep it, and ``run failed: …`` says what broke).
+    ``PREFECT_LOGGING_LEVEL=DEBUG`` keeps the tracebacks."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    if os.environ.get("PREFECT_LOGGING_LEVEL", "").upper() == "DEBUG":
+        return
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler) and not isinstance(handler.formatter, _WithoutTraceback):
+                handler.setFormatter(_WithoutTraceback(handler.formatter))
+
+
+class _WithoutTraceback(logging.Formatter):
+    """Formats a record with another formatter, leaving out its traceback and stack."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        plain = logging.makeLogRecord(record.__dict__)  # the API handler still gets the record as it was
+        plain.exc_info, plain.exc_text, plain.stack_info = None, None, None
+        return self.inner.format(plain)
 
 
 def build_settings(**overrides: Any) -> Settings:
@@ -97,17 +160,29 @@ def run(
 
     if not is_remote(settings.source) and not local_path(settings.source).is_dir():
         raise UsageProblem(f"source folder not found: {settings.source}")
-    from flows.ingest_articles import RunFailed, run_ingest
+    from flows.ingest_articles import run_ingest
+
+    _plain_prefect_console()
+    with _run_failures():
+        summary = run_ingest(settings)
+    print_summary(summary)
+
+
+@contextmanager
+def _run_failures() -> Iterator[None]:
+    """A failed run (the flow run is already marked Failed in Prefect): ``run failed: …`` and exit code 1."""
+    from flows.ingest_articles import RunFailed
 
     try:
-        summary = run_ingest(settings)
-    except RunFailed as error:
-        errors.print(f"[red]run failed:[/red] {error}")
+        yield
+    except (typer.Exit, cli_errors.ClickException):
+        raise
+    except RunFailed as error:  # a suite failed on more than fail_share of its rows: the message says which
+        say_error("run failed:", error)
         raise typer.Exit(1) from None
-    except Exception as error:  # a pipeline error: the flow run is already marked Failed in Prefect
-        errors.print(f"[red]run failed:[/red] {type(error).__name__}: {error}")
+    except Exception as error:  # the pipeline broke (storage, configuration, a suite that cannot be evaluated)
+        say_error("run failed:", f"{type(error).__name__}: {error}")
         raise typer.Exit(1) from None
-    print_summary(summary)
 
 
 def print_summary(summary: Any) -> None:
@@ -148,30 +223,44 @@ def sql(
     query: Annotated[
         str,
         typer.Argument(
-            help="SQL over the views: articles, article_versions, files, file_status, quarantine, validations, runs"
+            help="read-only SQL over the views: articles, article_versions, files, file_status, quarantine, "
+            "validations, runs, entities, quotes, near_duplicates"
         ),
     ],
     warehouse: WarehouseOption = None,
     format: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
 ) -> None:
-    """Run a read-only query against the warehouse."""
+    """Run a read-only query against the warehouse (SELECT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)."""
     if format not in {"table", "csv", "json"}:
         raise UsageProblem(f"--format must be table, csv or json, not {format!r}")
     settings = build_settings(warehouse=warehouse)
     _require_warehouse(settings)
     import duckdb
 
-    from tasks.storage import Warehouse, refresh_views
+    from tasks.sql_console import NotReadOnly, check_read_only, console
+    from tasks.storage import Warehouse
 
-    home = Warehouse(settings.warehouse)
-    refresh_views(home, settings.sql)
-    with duckdb.connect(str(home.db_path), read_only=True) as connection:
+    try:
+        check_read_only(query)
+    except NotReadOnly as error:
+        raise UsageProblem(str(error)) from None
+    except duckdb.Error as error:  # not SQL
+        raise UsageProblem(one_line(error)) from None
+    try:
+        connection = console(Warehouse(settings.warehouse), settings.sql)
+    except (duckdb.Error, OSError) as error:
+        raise CommandFailed(f"cannot open the warehouse views: {one_line(error)}") from None
+    with connection:
         try:
             result = connection.execute(query)
-        except duckdb.Error as error:
-            raise UsageProblem(str(error).splitlines()[0]) from None
-        columns = [d[0] for d in result.description or []]
-        rows = result.fetchall()
+            columns = [d[0] for d in result.description or []]
+            rows = result.fetchall()
+        except (duckdb.IOException, duckdb.InternalException, duckdb.OutOfMemoryException) as error:
+            raise CommandFailed(one_line(error)) from None  # the warehouse's files, or DuckDB itself
+        except duckdb.PermissionException as error:
+            raise UsageProblem(f"{one_line(error)} (`wirehouse sql` reads the warehouse views only)") from None
+        except duckdb.Error as error:  # the query's own problem: a typo, an unknown column, a bad cast
+            raise UsageProblem(one_line(error)) from None
     _print_rows(columns, rows, format)
 
 
@@ -196,7 +285,9 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], format: str) ->
 
 
 @app.command()
-def status(warehouse: WarehouseOption = None, last: Annotated[int, typer.Option(help="runs to show")] = 10) -> None:
+def status(
+    warehouse: WarehouseOption = None, last: Annotated[int, typer.Option(min=0, help="runs to show")] = 10
+) -> None:
     """Recent runs and what the warehouse holds."""
     settings = build_settings(warehouse=warehouse)
     _require_warehouse(settings)
@@ -233,6 +324,21 @@ def status(warehouse: WarehouseOption = None, last: Annotated[int, typer.Option(
         )
 
 
+def _lock_busy(home: Any, waited: float) -> str:
+    return f"another writer holds the lock on {home.root} (waited {waited:g}s): try again later"
+
+
+@contextmanager
+def _writer_lock_timeout(home: Any, settings: Settings) -> Iterator[None]:
+    """The single-writer lock not acquired within lock_timeout_seconds: exit code 1, one line."""
+    from filelock import Timeout
+
+    try:
+        yield
+    except Timeout:
+        raise CommandFailed(_lock_busy(home, settings.lock_timeout_seconds)) from None
+
+
 @app.command()
 def requeue(
     reason: Annotated[str, typer.Option("--reason", help="reason_code whose files to read again, e.g. unreadable")],
@@ -249,9 +355,9 @@ def requeue(
     from tasks.ingest import requeue_files
     from tasks.storage import Warehouse
 
-    paths = requeue_files(
-        Warehouse(settings.warehouse), settings.sql, Reason(reason), path, lock_timeout=settings.lock_timeout_seconds
-    )
+    home = Warehouse(settings.warehouse)
+    with _writer_lock_timeout(home, settings):
+        paths = requeue_files(home, settings.sql, Reason(reason), path, lock_timeout=settings.lock_timeout_seconds)
     for source_path in paths[:20]:
         console.print(f"  {source_path}", markup=False, highlight=False)
     more = " (first 20 listed)" if len(paths) > 20 else ""
@@ -269,7 +375,7 @@ def compact(warehouse: WarehouseOption = None) -> None:
     from tasks.storage import Warehouse, refresh_views
 
     home = Warehouse(settings.warehouse)
-    with FileLock(home.lock_path, timeout=settings.lock_timeout_seconds):  # the single writer
+    with _writer_lock_timeout(home, settings), FileLock(home.lock_path, timeout=settings.lock_timeout_seconds):
         home.recover()
         result = compact_warehouse(home)
         refresh_views(home, settings.sql)
@@ -291,32 +397,46 @@ def reenrich(
     workers: Annotated[int | None, typer.Option(help="enrichment processes (default: all cores)")] = None,
 ) -> None:
     """Recompute enrichment from the stored text (no source file is read), atomically; default: stale components."""
-    settings = build_settings(warehouse=warehouse, workers=workers)
-    _require_warehouse(settings)
-    from flows.ingest_articles import warehouse_lock
     from tasks.reenrich import COMPONENTS
-    from tasks.reenrich import reenrich as reenrich_warehouse
-    from tasks.storage import Warehouse, refresh_views
 
     bad = sorted(set(only or ()) - set(COMPONENTS))
     if bad:
         raise UsageProblem(f"unknown component {', '.join(bad)}: choose from {', '.join(COMPONENTS)}")
+    settings = build_settings(warehouse=warehouse, workers=workers)
+    _require_warehouse(settings)
+    from flows.ingest_articles import warehouse_lock
+    from tasks.reenrich import ReenrichRefused
+    from tasks.reenrich import reenrich as reenrich_warehouse
+    from tasks.storage import Warehouse, refresh_views
+
     home = Warehouse(settings.warehouse)
     with warehouse_lock(home, settings) as acquired:  # the flow's single-writer lock
         if not acquired:
-            raise UsageProblem("another writer holds the warehouse lock (--lock skip): try again later")
+            raise CommandFailed(_lock_busy(home, 0 if settings.lock == "skip" else settings.lock_timeout_seconds))
         home.recover()
         home.initialise()
-        result = reenrich_warehouse(
-            home, now=datetime.now(UTC), only=tuple(only) if only else None, workers=settings.workers
-        )
+        try:
+            result = reenrich_warehouse(
+                home,
+                now=datetime.now(UTC),
+                expectations=settings.expectations,
+                sql_dir=settings.sql,
+                only=tuple(only) if only else None,
+                workers=settings.workers,
+                file_timeout=settings.file_timeout_seconds,
+                fail_share=settings.fail_share,
+            )
+        except ReenrichRefused as error:  # a suite cannot judge the rows, or too many would be quarantined
+            raise CommandFailed(f"reenrich refused (the warehouse is unchanged): {one_line(error)}") from None
         refresh_views(home, settings.sql)
     if not result.components:
         console.print("nothing to re-enrich: every stored article has the current component versions")
         return
     console.print(
         f"re-enriched {', '.join(result.components)} for {result.articles} articles "
-        f"({result.rewritten_files} files rewritten, {result.linked_files} linked) in {result.seconds:.1f}s"
+        f"({result.rewritten_files} files rewritten, {result.linked_files} linked"
+        + (f", {result.quarantined} rows quarantined" if result.quarantined else "")
+        + f") in {result.seconds:.1f}s"
     )
 
 
@@ -328,9 +448,22 @@ def serve(
 ) -> None:
     """Register the ingest-articles deployment on a schedule and run it (Ctrl-C pauses it)."""
     settings = build_settings(source=source, warehouse=warehouse, cron=cron)
+    import httpx
+    from prefect.client.schemas.schedules import CronSchedule
+    from prefect.settings import PREFECT_API_URL
+
+    try:
+        CronSchedule(cron=settings.cron)
+    except ValueError:
+        raise UsageProblem(f'invalid cron: {settings.cron!r} is not a cron schedule (e.g. "*/15 * * * *")') from None
     from flows.serve import serve_ingestion
 
-    serve_ingestion(settings)
+    _plain_prefect_console()
+    try:
+        serve_ingestion(settings)
+    except httpx.HTTPError as error:  # unreachable, or not a Prefect API
+        where = PREFECT_API_URL.value() or "the temporary server"
+        raise CommandFailed(f"Prefect API at {where}: {type(error).__name__}: {one_line(error)}") from None
 
 
 @app.command()
@@ -389,6 +522,8 @@ def report(
     """Write a self-contained HTML report with charts (no network needed to view it)."""
     settings = build_settings(warehouse=warehouse)
     _require_warehouse(settings)
+    if output is not None and not output.parent.is_dir():
+        raise UsageProblem(f"--output: no folder {output.parent}")
     from tasks.report import write_report
     from tasks.storage import Warehouse
 
@@ -403,34 +538,43 @@ def watch(
 ) -> None:
     """Start a run whenever files appear or change in the source folder (Ctrl-C stops)."""
     settings = build_settings(source=source, warehouse=warehouse)
+    if not Path(settings.source).is_dir():
+        raise UsageProblem(f"watch needs a local source folder: {settings.source}")
     from flows.watch import watch_and_ingest
 
+    _plain_prefect_console()
     console.print(f"watching {settings.source} (debounce {debounce:g}s); Ctrl-C stops", soft_wrap=True)
-    try:
+    with _run_failures():  # a failed run stops the watch: the schedule, or the next watch, picks up from the ledger
         watch_and_ingest(settings, debounce_ms=int(debounce * 1000), on_run=print_summary)
-    except FileNotFoundError as error:
-        raise UsageProblem(str(error)) from None
 
 
 def main() -> None:
-    """Console entry point: usage problems are one line and exit code 2, never a traceback."""
+    """Console entry point: every command's exit code reaches the shell; a failure is one line, never a traceback."""
     for key, value in QUIET_OFFLINE.items():
         os.environ.setdefault(key, value)
+    sys.exit(invoke())
+
+
+def invoke(args: list[str] | None = None) -> int:
+    """Run the command line and return its exit code (0 done, 1 failed, 2 usage, 130 interrupted)."""
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False: click returns the code of a typer.Exit raised in a command instead of exiting
+        # (it turns Ctrl-C into 130 the same way) and raises usage errors instead of printing them.
+        code = app(args=args, standalone_mode=False)
     except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        errors.print("aborted")
-        sys.exit(130)
+        return done.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        errors.print("aborted", highlight=False)
+        return 130
     except cli_errors.NoArgsIsHelpError:
-        sys.exit(2)  # the help text is already printed
-    except cli_errors.UsageError as error:
-        errors.print(f"wirehouse: error: {error.format_message()}", markup=False, highlight=False)
-        sys.exit(2)
-    except cli_errors.ClickException as error:
-        errors.print(f"wirehouse: error: {error.format_message()}", markup=False, highlight=False)
-        sys.exit(error.exit_code)
+        return 2  # the help text is already printed
+    except cli_errors.ClickException as error:  # UsageProblem (2), CommandFailed (1), click's own usage errors (2)
+        say_error("wirehouse: error:", error.format_message())
+        return error.exit_code
+    except Exception as error:  # the last resort: a bug or broken infrastructure nothing above expected
+        say_error("wirehouse: error:", f"{type(error).__name__}: {error}")
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ right for almost every modern file, and only then do we ask charset-normalizer t
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -47,8 +48,19 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 # C0 controls other than tab, newline, carriage return and form feed; plus DEL.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _MAX_CONTROL_SHARE = 0.02
+# A declared charset we do not take: UTF-8/16/32 were tried already; the rest are Python codecs, not charsets.
+_NOT_DECLARABLE = {"utf-8", "utf-16", "utf-32", "idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape"}
 _BLANK_RUN = re.compile(r"\n{3,}")
-_TRAILING_SPACE = re.compile(r"[ \t\u00a0]+\n")
+# Only from the start of a run, possessively: `[ \t]+\n` alone retries every position of a long run of spaces
+# that ends in a word, not a newline (quadratic: 40 KB of spaces took 2 s).
+_TRAILING_SPACE = re.compile(r"(?<![ \t\u00a0])[ \t\u00a0]++\n")
+# surrogateescape turns each invalid byte 0x80-0xFF into one lone surrogate U+DC80-U+DCFF.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_CP1252_OF_ESCAPE = {chr(0xDC00 + b): bytes([b]).decode("cp1252", errors="replace") for b in range(0x80, 0x100)}
+# UAX #15 stream-safe text: at most 30 combining marks in a row. CPython's NFC sorts a run of marks by
+# insertion (quadratic: 80,000 alternating accents took 6 s); zalgo text is the only text with longer runs.
+_MAX_NON_STARTERS = 30
+_GRAPHEME_JOINER = "\u034f"  # a starter that joins nothing: it only blocks reordering across it
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,24 +101,17 @@ def _utf16_or_32_without_bom(data: bytes) -> str | None:
 def _utf8_repairing_cp1252(data: bytes) -> str | None:
     """Decode mostly-UTF-8 bytes whose few invalid bytes are stray cp1252 (a common CMS accident).
 
+    Each byte that is not part of a valid UTF-8 sequence is read as cp1252 on its own (U+FFFD for the
+    five bytes cp1252 leaves undefined). One decode and one substitution: linear in the input.
+
     Returns None when invalid bytes are more than 1% of the input: then it is not UTF-8.
     """
-    parts: list[str] = []
-    bad = 0
-    pos = 0
-    while pos < len(data):
-        try:
-            parts.append(data[pos:].decode("utf-8"))
-            break
-        except UnicodeDecodeError as error:
-            parts.append(data[pos : pos + error.start].decode("utf-8"))
-            stray = data[pos + error.start : pos + error.start + 1]
-            parts.append(stray.decode("cp1252", errors="replace"))
-            pos += error.start + 1
-            bad += 1
-            if bad > max(4, len(data) // 100):
-                return None
-    return "".join(parts)
+    text = data.decode("utf-8", errors="surrogateescape")
+    # Valid UTF-8 round-trips byte for byte and each escaped byte fails to encode: the length lost is the count.
+    bad = len(data) - len(text.encode("utf-8", errors="ignore"))
+    if bad > max(4, len(data) // 100):
+        return None
+    return _ESCAPED_BYTE.sub(lambda stray: _CP1252_OF_ESCAPE[stray.group()], text) if bad else text
 
 
 def _has_multibyte_utf8(data: bytes) -> bool:
@@ -139,9 +144,9 @@ def decode_bytes(data: bytes, *, declared: str | None = None) -> Decoded | Rejec
     if declared:
         try:
             codec = codecs.lookup(declared).name
-            if codec not in {"utf-8", "utf-16", "utf-32"}:
+            if codec not in _NOT_DECLARABLE:
                 return _finish(data.decode(codec), codec)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # UnicodeError too: idna and punycode raise it, not UnicodeDecodeError
             pass
     best = from_bytes(data[:262_144]).best()
     if best is None:
@@ -154,18 +159,38 @@ def decode_bytes(data: bytes, *, declared: str | None = None) -> Decoded | Rejec
 
 
 def _finish(text: str, encoding: str) -> Decoded | Rejection:
-    controls = len(_CONTROL.findall(text))
+    cleaned, controls = _CONTROL.subn("", text)
     if controls and controls > _MAX_CONTROL_SHARE * len(text):
         return Rejection(Reason.BINARY, f"{controls} control characters in {len(text)}: not text", "decode")
-    normalised = normalise_text(_CONTROL.sub("", text) if controls else text)
+    normalised = normalise_text(cleaned)
     if not normalised:  # a lone BOM, stray control bytes, or whitespace in a wide encoding
         return Rejection(Reason.EMPTY, f"no text once decoded ({encoding})", "decode")
     return Decoded(normalised, encoding)
 
 
 def normalise_text(text: str) -> str:
-    """NFC, Unix newlines, no BOM, no trailing spaces, at most one blank line in a row."""
+    """NFC, Unix newlines, no BOM, no trailing spaces, at most one blank line in a row.
+
+    Linear in the text: a run of more than 30 combining marks gets U+034F (combining grapheme joiner)
+    after every 30 before NFC, as Unicode's stream-safe format prescribes; shorter runs are exact NFC.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
-    text = unicodedata.normalize("NFC", text)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", _non_starter_runs().sub(rf"\g<0>{_GRAPHEME_JOINER}", text))
     text = _TRAILING_SPACE.sub("\n", text)
     return _BLANK_RUN.sub("\n\n", text).strip()
+
+
+@functools.cache
+def _non_starter_runs() -> re.Pattern[str]:
+    """30 non-starters followed by another; built on first need (a scan of all code points, ~0.1 s)."""
+    marks = {c for c in range(0x110000) if unicodedata.combining(chr(c))}
+    marks |= {0x0F73, 0x0F75, 0x0F81}  # combining class 0, but each decomposes to two marks
+    ranges: list[list[int]] = []
+    for code in sorted(marks):
+        if ranges and ranges[-1][1] + 1 == code:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    klass = "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges)
+    return re.compile(f"[{klass}]{{{_MAX_NON_STARTERS}}}(?=[{klass}])")

@@ -13,7 +13,7 @@ from tasks.storage import Warehouse, render_views
 
 DICTIONARY = Path(__file__).resolve().parents[2] / "warehouse" / "README.md"
 VIEWS = ("articles", "article_versions", "entities", "quotes", "near_duplicates", "files", "file_status")
-VIEWS += ("quarantine", "validations", "runs")
+VIEWS += ("content_articles", "quarantine", "validations", "runs")
 
 
 def documented() -> dict[str, set[str]]:

@@ -1,0 +1,233 @@
+"""Exit codes of the installed ``wirehouse`` console script, run as a user runs it, in a child process.
+
+0 done (quarantined files included), 1 failed, 2 usage; a failure is one line on stderr, never a traceback.
+Runs use the session's Prefect test server (``PREFECT_API_URL``), so no child starts a temporary one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+from prefect.settings import PREFECT_API_URL
+
+from tasks.settings import Settings
+from tests.conftest import ROOT, SEED_ARTICLE
+
+WIREHOUSE = Path(sys.executable).with_name("wirehouse")
+PREFECT_LOG_RECORD = re.compile(r"\d\d:\d\d:\d\d\.\d{3} \| ")  # a run's progress lines from Prefect's console
+ERROR_PREFIXES = ("wirehouse: error:", "run failed:")
+
+
+def wirehouse(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``.venv/bin/wirehouse ARGS`` with only the WIREHOUSE_ variables given here, against the test API server."""
+    child = {k: v for k, v in os.environ.items() if not k.startswith("WIREHOUSE_")}
+    child.update(
+        PREFECT_API_URL=str(PREFECT_API_URL.value()),
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        GX_ANALYTICS_ENABLED="false",
+        WIREHOUSE_MIN_AGE_SECONDS="0",
+        WIREHOUSE_WORKERS="2",
+    )
+    child.update(env or {})
+    return subprocess.run([str(WIREHOUSE), *args], capture_output=True, text=True, cwd=ROOT, env=child, timeout=timeout)
+
+
+def assert_fails(ran: subprocess.CompletedProcess[str], code: int, *needles: str, logs: bool = False) -> str:
+    """Exit ``code``, no traceback anywhere, and exactly one error line on stderr; returns it.
+
+    With ``logs``, Prefect's log records (a run's progress) may come before it; nothing else may.
+    """
+    assert ran.returncode == code, (ran.returncode, ran.stderr[-3000:])
+    assert "Traceback" not in ran.stderr + ran.stdout, ran.stderr[-3000:]
+    lines = ran.stderr.strip().splitlines()
+    if logs:
+        lines = [line for line in lines if not PREFECT_LOG_RECORD.match(line)]
+    assert len(lines) == 1, ran.stderr[-3000:]
+    [line] = lines
+    assert line.startswith(ERROR_PREFIXES), line
+    for needle in needles:
+        assert needle in line, line
+    return line
+
+
+@pytest.fixture(scope="module")
+def good_and_bad(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One article that lands and one empty file that is quarantined."""
+    folder = tmp_path_factory.mktemp("source")
+    shutil.copy(SEED_ARTICLE, folder / SEED_ARTICLE.name)
+    (folder / "empty.txt").write_bytes(b"")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def warehouse(good_and_bad: Path, tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> Path:
+    """A warehouse made by a real ``wirehouse run`` that quarantined a file: the run completed, so exit 0."""
+    home = tmp_path_factory.mktemp("shared") / "warehouse"
+    ran = wirehouse("run", "--source", str(good_and_bad), "--warehouse", str(home))
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert "ingest 2 new · 1 quarantined" in ran.stdout
+    assert "Traceback" not in ran.stderr + ran.stdout
+    return home
+
+
+# -- exit code 2: usage --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["run", "--source", "/definitely/not/here"], {}, "source folder not found"),
+        (["run", "--workers", "many"], {}, "--workers"),
+        (["run"], {"WIREHOUSE_LOCK": "sometimes"}, "invalid lock"),
+        (["sql", "SELECT 1", "--warehouse", "/definitely/not/here"], {}, "no warehouse at"),
+        (["status", "--warehouse", "/definitely/not/here"], {}, "no warehouse at"),
+        (["reenrich", "--only", "spelling"], {}, "unknown component spelling"),
+        (["compact", "--warehouse", "/definitely/not/here"], {}, "no warehouse at"),
+        (["requeue", "--reason", "gremlins"], {}, "unknown reason code 'gremlins'"),
+        (["docs", "--no-open", "--warehouse", "/definitely/not/here"], {}, "no warehouse at"),
+        (["report", "--warehouse", "/definitely/not/here"], {}, "no warehouse at"),
+        (["serve", "--cron", "every tuesday"], {}, "invalid cron"),
+        (["watch", "--source", "/definitely/not/here"], {}, "watch needs a local source folder"),
+        (["nosuch"], {}, "No such command"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args: list[str], env: dict[str, str], message: str) -> None:
+    assert_fails(wirehouse(*args, env=env), 2, message)
+
+
+# -- exit code 0: a run that quarantines files completed -------------------------------------------------------------
+
+
+def test_a_run_that_quarantines_a_file_exits_0_and_the_readers_work(warehouse: Path) -> None:
+    counted = wirehouse("sql", "SELECT reason_code FROM quarantine", "--warehouse", str(warehouse), "--format", "csv")
+    assert counted.returncode == 0, counted.stderr
+    assert counted.stdout.split() == ["reason_code", "empty"]
+    status = wirehouse("status", "--warehouse", str(warehouse))
+    assert status.returncode == 0 and "articles 1" in status.stdout, status.stderr
+    report = wirehouse("report", "--warehouse", str(warehouse), "--output", str(warehouse.parent / "r.html"))
+    assert report.returncode == 0 and (warehouse.parent / "r.html").is_file(), report.stderr
+
+
+def test_report_into_a_missing_folder_is_a_usage_error(warehouse: Path) -> None:
+    ran = wirehouse("report", "--warehouse", str(warehouse), "--output", str(warehouse / "nope" / "r.html"))
+    assert_fails(ran, 2, "--output")
+
+
+def test_sql_that_writes_or_reads_outside_is_a_usage_error(warehouse: Path) -> None:
+    copy = f"COPY files TO '{warehouse}/data/current/batch=x/files.parquet'"
+    assert_fails(wirehouse("sql", copy, "--warehouse", str(warehouse)), 2, "COPY is refused")
+    outside = "SELECT * FROM read_text('/etc/hostname')"
+    assert_fails(wirehouse("sql", outside, "--warehouse", str(warehouse)), 2, "Permission Error")
+
+
+# -- exit code 1: failed ---------------------------------------------------------------------------------------------
+
+
+def test_a_storage_error_in_the_pipeline_fails_the_run(good_and_bad: Path, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    ran = wirehouse("run", "--source", str(good_and_bad), "--warehouse", str(tmp_path / "a-file" / "warehouse"))
+    assert_fails(ran, 1, "run failed: NotADirectoryError", logs=True)
+
+
+def test_a_suite_failing_on_more_than_fail_share_fails_the_run(tmp_path: Path) -> None:
+    # expectations/articles.json: expect_column_value_lengths_to_be_between(title, 1, 300)
+    suite = json.loads((Settings().expectations / "articles.json").read_text())
+    [limit] = [
+        e["kwargs"]["max_value"]
+        for e in suite["expectations"]
+        if e["type"] == "expect_column_value_lengths_to_be_between" and e["kwargs"]["column"] == "title"
+    ]
+    source = tmp_path / "source"
+    source.mkdir()
+    title = " ".join(["Headline"] * (limit // 8 + 10))  # longer than any title the suite accepts
+    article = {"title": title, "body": SEED_ARTICLE.read_text(encoding="utf-8")}
+    (source / "long-title.json").write_text(json.dumps(article), encoding="utf-8")
+    ran = wirehouse(
+        "run", "--source", str(source), "--warehouse", str(tmp_path / "warehouse"), env={"WIREHOUSE_FAIL_SHARE": "0"}
+    )
+    assert_fails(ran, 1, "run failed:", "articles: 1/1 rows failed", logs=True)
+
+
+def test_a_suite_that_cannot_be_evaluated_fails_the_run(good_and_bad: Path, tmp_path: Path) -> None:
+    """A misspelt column in a row expectation is a broken pipeline, not bad input (needs tasks/quality.py's
+    handling of expectations that raise)."""
+    suites = tmp_path / "expectations"
+    shutil.copytree(Settings().expectations, suites)
+    spec = json.loads((suites / "articles.json").read_text())
+    [row_check] = [e for e in spec["expectations"] if e["kwargs"].get("column") == "word_count"]
+    row_check["kwargs"]["column"] = "wrod_count"
+    (suites / "articles.json").write_text(json.dumps(spec))
+    ran = wirehouse(
+        "run",
+        "--source",
+        str(good_and_bad),
+        "--warehouse",
+        str(tmp_path / "warehouse"),
+        env={"WIREHOUSE_EXPECTATIONS": str(suites)},
+    )
+    assert_fails(ran, 1, "run failed:", "wrod_count", logs=True)
+
+
+@pytest.fixture
+def broken_warehouse(tmp_path: Path) -> Path:
+    """A warehouse folder whose live generation holds no batch at all: every view fails to open."""
+    home = tmp_path / "warehouse"
+    (home / "data" / "current").mkdir(parents=True)
+    return home
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sql", "SELECT count(*) FROM articles"],
+        ["status"],
+        ["report"],
+        ["docs", "--no-open"],
+        ["requeue", "--reason", "empty"],
+    ],
+)
+def test_a_broken_warehouse_fails_readers_and_writers(broken_warehouse: Path, args: list[str]) -> None:
+    assert_fails(wirehouse(*args, "--warehouse", str(broken_warehouse)), 1, "No files found")
+
+
+@pytest.fixture
+def held_lock(warehouse: Path) -> Iterator[None]:
+    """Another writer holds the warehouse lock (this process, while the command runs in a child)."""
+    lock = FileLock(warehouse / ".wirehouse.lock")
+    with lock:
+        yield
+
+
+@pytest.mark.parametrize("args", [["compact"], ["requeue", "--reason", "empty"], ["reenrich"]])
+def test_writers_fail_when_another_writer_holds_the_lock(warehouse: Path, held_lock: None, args: list[str]) -> None:
+    ran = wirehouse(*args, "--warehouse", str(warehouse), env={"WIREHOUSE_LOCK_TIMEOUT_SECONDS": "0"})
+    assert_fails(ran, 1, "another writer holds the lock")
+
+
+def test_serve_fails_in_one_line_when_the_prefect_api_is_unreachable(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/api"
+    (tmp_path / "source").mkdir()
+    ran = wirehouse(
+        "serve",
+        "--source",
+        str(tmp_path / "source"),
+        "--warehouse",
+        str(tmp_path / "warehouse"),
+        env={"PREFECT_API_URL": url},
+        timeout=120,
+    )
+    assert_fails(ran, 1, f"Prefect API at {url}", "ConnectError")

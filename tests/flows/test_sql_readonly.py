@@ -1,0 +1,272 @@
+"""``wirehouse sql`` is read-only: by a statement check, and by DuckDB's own settings even without that check.
+
+The readers (sql, status, report, docs) never write in the warehouse outside their own output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.cli import invoke
+from tasks.settings import Settings
+from tasks.sql_console import NotReadOnly, WarehouseFiles, check_read_only, console
+from tasks.storage import Warehouse
+from tests.conftest import SEED_ARTICLE
+
+VIEWS = (
+    "articles",
+    "article_versions",
+    "files",
+    "file_status",
+    "quarantine",
+    "validations",
+    "runs",
+    "entities",
+    "quotes",
+    "near_duplicates",
+)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> Warehouse:
+    """A warehouse made by the real flow: one landed article, one quarantined file."""
+    from flows.ingest_articles import ingest_articles
+
+    source = tmp_path_factory.mktemp("source")
+    (source / SEED_ARTICLE.name).write_bytes(SEED_ARTICLE.read_bytes())
+    (source / "empty.txt").write_bytes(b"")
+    root = tmp_path_factory.mktemp("readonly") / "warehouse"
+    summary = ingest_articles(Settings(source=source, warehouse=root, min_age_seconds=0, workers=1))
+    assert (summary.landed, summary.quarantined) == (1, 1)
+    return Warehouse(root)
+
+
+@pytest.fixture
+def connection(home: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+    opened = console(home, Settings().sql)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def snapshot(root: Path) -> dict[str, object]:
+    """Every path under root with its bytes' hash and mtime (links: their target)."""
+    state: dict[str, object] = {}
+    for path in sorted(root.rglob("*")):
+        key = str(path.relative_to(root))
+        if path.is_symlink():
+            state[key] = os.readlink(path)
+        elif path.is_file():
+            state[key] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+        else:
+            state[key] = "dir"
+    return state
+
+
+def changed(before: dict[str, object], after: dict[str, object]) -> set[str]:
+    return {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+
+
+# -- the statement check -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT language, count(*) FROM articles GROUP BY 1",
+        "WITH a AS (SELECT 1 AS x) SELECT * FROM a",
+        "FROM runs",
+        "DESCRIBE articles",
+        "SHOW TABLES",
+        "SUMMARIZE files",
+        "PRAGMA show_tables",
+        "PRAGMA table_info('quarantine')",
+        "EXPLAIN SELECT * FROM files",
+        "EXPLAIN ANALYZE SELECT count(*) FROM articles",
+        "/* a note */ SELECT 1; SELECT 2",
+    ],
+)
+def test_read_only_statements_are_accepted_and_run(connection: duckdb.DuckDBPyConnection, query: str) -> None:
+    check_read_only(query)
+    assert connection.execute(query).fetchall() is not None
+
+
+@pytest.mark.parametrize(
+    ("query", "refused"),
+    [
+        ("COPY files TO '/tmp/files.parquet'", "COPY"),
+        ("COPY (SELECT 1) TO 'x.csv'", "COPY"),
+        ("ATTACH '/tmp/new.duckdb' (READ_WRITE)", "ATTACH"),
+        ("DETACH memory", "DETACH"),
+        ("SET threads = 1", "SET"),
+        ("RESET enable_external_access", "RESET (SET)"),
+        ("SET VARIABLE v = 1", "SET"),
+        ("INSTALL httpfs", "INSTALL (LOAD)"),
+        ("LOAD httpfs", "LOAD"),
+        ("CREATE TABLE t AS SELECT 1", "CREATE"),
+        ("CREATE OR REPLACE VIEW articles AS SELECT 1", "CREATE"),
+        ("INSERT INTO files SELECT * FROM files", "INSERT"),
+        ("DROP VIEW articles", "DROP"),
+        ("EXPORT DATABASE '/tmp/export'", "EXPORT"),
+        ("CHECKPOINT", "CHECKPOINT (CALL)"),
+        ("CALL pragma_version()", "CALL"),
+        ("PRAGMA enable_profiling", "PRAGMA enable_profiling"),
+        ("PRAGMA threads = 2", "PRAGMA (SET)"),
+        ("BEGIN", "BEGIN (TRANSACTION)"),
+        ("EXPLAIN ANALYZE COPY (SELECT 1) TO '/tmp/y.csv'", "EXPLAIN COPY"),
+        ("-- sneaky\nEXPLAIN (ANALYZE, FORMAT json) COPY (SELECT 1) TO '/tmp/y.csv'", "EXPLAIN COPY"),
+        ("SELECT 1; COPY (SELECT 1) TO '/tmp/z.csv'", "COPY"),
+        ("UPDATE EXTENSIONS", "UPDATE"),
+    ],
+)
+def test_statements_that_could_change_something_are_refused(query: str, refused: str) -> None:
+    with pytest.raises(NotReadOnly, match=r"only read-only queries \(SELECT") as raised:
+        check_read_only(query)
+    assert str(raised.value).endswith(f": {refused} is refused")
+
+
+def test_an_empty_query_is_refused_and_a_typo_is_a_parser_error() -> None:
+    with pytest.raises(NotReadOnly, match="no SQL statement"):
+        check_read_only("  ;  ")
+    with pytest.raises(duckdb.ParserException):
+        check_read_only("SELEC 1")
+
+
+# -- the connection: what the settings alone allow -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_is_queryable(connection: duckdb.DuckDBPyConnection, view: str) -> None:
+    [(rows,)] = connection.execute(f"SELECT count(*) FROM {view}").fetchall()
+    assert rows >= 0
+    assert connection.execute(f"SELECT * FROM {view} LIMIT 1").description
+
+
+def test_the_views_see_the_data(connection: duckdb.DuckDBPyConnection) -> None:
+    assert connection.execute("SELECT count(*) FROM articles").fetchall() == [(1,)]
+    assert connection.execute("SELECT reason_code FROM quarantine").fetchall() == [("empty",)]
+
+
+def test_settings_alone_refuse_every_write_into_the_warehouse(home: Warehouse) -> None:
+    """No statement check here: what a COPY, EXPORT or ATTACH that slipped through could do."""
+    live = home.current.as_posix()
+    schema_batch = next(home.current.glob("batch=*")).name
+    ledger = f"{live}/{schema_batch}/files.parquet"
+    writes = [
+        f"COPY (SELECT 1 AS a) TO 'wirehouse://{ledger}'",
+        f"COPY (SELECT 1 AS a) TO 'wirehouse://{ledger}' (USE_TMP_FILE false)",
+        f"COPY (SELECT 1 AS a) TO '{ledger}' (USE_TMP_FILE false)",
+        f"COPY (SELECT 1 AS a) TO 'wirehouse://{live}/batch=new/files.parquet'",
+        f"EXPORT DATABASE 'wirehouse://{live}/export'",
+        f"ATTACH 'wirehouse://{home.data.as_posix()}/new.duckdb' (READ_WRITE)",
+        f"ATTACH '{home.data.as_posix()}/new.duckdb' (READ_WRITE)",
+        f"ATTACH '{home.db_path.as_posix()}'",
+        "COPY (SELECT 1 AS a) TO '/tmp/wirehouse-escape.csv'",
+    ]
+    before = snapshot(home.root)
+    connection = console(home, Settings().sql)
+    try:
+        for statement in writes:
+            with pytest.raises(duckdb.Error):
+                connection.execute(statement).fetchall()
+        assert connection.execute("SELECT count(*) FROM articles").fetchall() == [(1,)]  # still usable
+    finally:
+        connection.close()
+    assert changed(before, snapshot(home.root)) == set()
+    assert not Path("/tmp/wirehouse-escape.csv").exists()
+
+
+def test_settings_alone_refuse_reads_outside_the_warehouse_data(home: Warehouse, tmp_path: Path) -> None:
+    outside = tmp_path / "x.parquet"
+    duckdb.sql(f"COPY (SELECT 42 AS answer) TO '{outside}'")
+    live = home.current.as_posix()
+    reads = [
+        "SELECT * FROM read_text('/etc/hostname')",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        f"SELECT * FROM read_parquet('{outside}')",
+        "SELECT * FROM read_text('wirehouse:///etc/hostname')",
+        f"SELECT * FROM read_text('wirehouse://{live}/../../../../../../etc/hostname')",
+        f"SELECT * FROM read_parquet('wirehouse://{outside}')",
+        f"SELECT * FROM read_blob('wirehouse://{home.root.as_posix()}/quarantine/**')",  # originals stay private
+        f"SELECT * FROM read_blob('{home.db_path.as_posix()}')",
+        "SELECT * FROM glob('/etc/*')",
+    ]
+    connection = console(home, Settings().sql)
+    try:
+        for statement in reads:
+            with pytest.raises(duckdb.PermissionException):
+                connection.execute(statement).fetchall()
+    finally:
+        connection.close()
+
+
+def test_the_configuration_is_locked(connection: duckdb.DuckDBPyConnection) -> None:
+    for statement in [
+        "SET enable_external_access = true",
+        "RESET enable_external_access",
+        "SET disabled_filesystems = ''",
+        "SET allowed_directories = ['/']",
+        "SET lock_configuration = false",
+        "SET temp_directory = '/tmp/spill'",
+    ]:
+        with pytest.raises(duckdb.InvalidInputException, match="configuration has been locked"):
+            connection.execute(statement)
+    for statement in ["LOAD httpfs", "INSTALL httpfs"]:
+        with pytest.raises(duckdb.PermissionException):
+            connection.execute(statement)
+
+
+def test_the_file_system_opens_files_for_reading_inside_its_folder_only(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "kept.parquet").write_bytes(b"PAR1")
+    (tmp_path / "secret").write_text("outside")
+    (data / "link").symlink_to(tmp_path / "secret")  # a link inside pointing out
+    files = WarehouseFiles(data)
+    with files.open(f"wirehouse://{data}/kept.parquet", "rb") as handle:
+        assert handle.read() == b"PAR1"
+    for path in [f"{data}/link", f"{data}/../secret", str(tmp_path / "secret")]:
+        with pytest.raises(PermissionError):
+            files.open(f"wirehouse://{path}", "rb")
+    with pytest.raises(PermissionError):
+        files.open(f"wirehouse://{data}/kept.parquet", "wb")
+    for change in (files.mkdir, files.rm, files.touch):
+        with pytest.raises(PermissionError):
+            change(f"wirehouse://{data}/new")
+    with pytest.raises(PermissionError):
+        files.mv(f"wirehouse://{data}/kept.parquet", f"wirehouse://{data}/moved.parquet")
+    assert sorted(p.name for p in data.iterdir()) == ["kept.parquet", "link"]
+
+
+# -- the commands: nothing written in the warehouse --------------------------------------------------------------------
+
+
+def test_sql_and_status_write_nothing_in_the_warehouse(home: Warehouse, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(home.root)
+    where = ["--warehouse", str(home.root)]
+    assert invoke(["sql", "SELECT count(*) AS n FROM articles", *where, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "1"]
+    assert invoke(["sql", f"COPY files TO '{home.current}/x.parquet'", *where]) == 2
+    assert invoke(["sql", "SELECT * FROM read_text('/etc/hostname')", *where]) == 2
+    assert invoke(["sql", "SELECT * FROM no_such_view", *where]) == 2
+    assert invoke(["status", *where]) == 0
+    out = capsys.readouterr()
+    assert "articles 1" in out.out
+    assert [line.split(":")[0] for line in out.err.splitlines()] == ["wirehouse"] * 3
+    assert changed(before, snapshot(home.root)) == set()  # wirehouse.duckdb included: no view refresh
+
+
+def test_report_and_docs_write_only_their_output(home: Warehouse, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(home.root)
+    where = ["--warehouse", str(home.root)]
+    assert invoke(["report", *where]) == 0
+    assert invoke(["docs", "--no-open", *where]) == 0, capsys.readouterr().err
+    outputs = ("report.html", "docs", "gx")  # gx/: the GE project the docs are built from
+    assert {key for key in changed(before, snapshot(home.root)) if not key.startswith(outputs)} == set()
