@@ -82,9 +82,11 @@ def million_articles(warehouse: Warehouse, rows: int, *, per_batch: int = 10_000
     for start in range(0, rows, per_batch):
         count = min(per_batch, rows - start)
         paths = pa.array([f"d{i // 1000:04d}/a{i:07d}.txt" for i in range(start, start + count)])
+        ids = pa.array([f"{i:064x}" for i in range(start, start + count)])  # one content and one article per file
         ones = pa.array([1] * count, pa.int32())
         articles = {
-            "article_id": pa.array([f"{i:064x}" for i in range(start, start + count)]),
+            "article_id": ids,
+            "content_sha256": ids,
             "source_path": paths,
             "file_version": ones,
             "language": pa.array([LANGUAGES[i % len(LANGUAGES)] for i in range(start, start + count)]),
@@ -100,11 +102,15 @@ def million_articles(warehouse: Warehouse, rows: int, *, per_batch: int = 10_000
             "size": pa.array([30] * count, pa.int64()),
             "mtime_ns": pa.array([0] * count, pa.int64()),
             "status": pa.array(["landed"] * count),
+            "content_sha256": ids,
             "articles": ones,
             "recorded_at": pa.array([now] * count, SCHEMAS["files"].field("recorded_at").type),
         }
         warehouse.commit(
-            {"articles": _full("articles", articles, count), "files": _full("files", files, count)},
+            {
+                "articles": _full("articles", articles, count),
+                "files": _full("files", files, count),
+            },
             batch_id=new_batch_id(utc_now()),
         )
         batches += 1

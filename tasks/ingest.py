@@ -206,7 +206,7 @@ class PreparedBatch:
     articles: list[dict[str, Any]] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     originals: dict[str, bytes] = field(default_factory=dict)  # source_path → bytes to keep
-    contents: list[dict[str, Any]] = field(default_factory=list)  # content_articles rows: what the bytes hold
+    contents: list[dict[str, Any]] = field(default_factory=list)  # content_articles: articles held, landed elsewhere
     duplicate_articles: int = 0
 
 
@@ -426,14 +426,6 @@ def finish_batch(started: StartedBatch, info: RunInfo, ledger: Ledger) -> Prepar
                 }
             )
             candidates.append((file_row, article))
-            batch.contents.append(
-                {
-                    "content_sha256": sha,
-                    "article_id": article["article_id"],
-                    "record_index": article["record_index"],
-                    "batch_id": batch.batch_id,
-                }
-            )
         first_article[sha] = articles[0]["article_id"] if articles else None
         verdicts.setdefault(sha, (ref.source_path, rejections))
 
@@ -443,6 +435,14 @@ def finish_batch(started: StartedBatch, info: RunInfo, ledger: Ledger) -> Prepar
         if article["article_id"] in elsewhere or article["article_id"] in seen:
             batch.duplicate_articles += 1
             file_row.setdefault("article_id", article["article_id"])
+            batch.contents.append(  # these bytes hold it too: `articles` keeps it while they are present
+                {
+                    "content_sha256": article["content_sha256"],
+                    "article_id": article["article_id"],
+                    "record_index": article["record_index"],
+                    "batch_id": batch.batch_id,
+                }
+            )
             continue
         seen.add(article["article_id"])
         batch.articles.append(article)

@@ -137,8 +137,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("recorded_at", _TS),
         ]
     ),
-    # Every article each enriched content yields (by content hash), including those already landed from another
-    # path: what a file with these bytes holds, so its articles stay in `articles` while any present file holds it.
+    # Articles an enriched content (by hash) yields that landed from another path or file (what landed from it is
+    # in `articles` with its content_sha256): a file with these bytes holds them too, so they stay in `articles`.
     "content_articles": pa.schema(
         [
             ("content_sha256", pa.string()),

@@ -11,7 +11,8 @@ SELECT * FROM read_parquet('{data}/batch=*/files.parquet', union_by_name = true,
 CREATE OR REPLACE VIEW article_versions AS
 SELECT * FROM read_parquet('{data}/batch=*/articles.parquet', union_by_name = true, hive_partitioning = false);
 
--- Every article each enriched content (by hash) yields, including those that had landed from another path.
+-- Articles an enriched content (by hash) yields that did not land from it: they had landed from another path
+-- (a bundle repeating them) or from another file of the same batch. What landed from it is in article_versions.
 CREATE OR REPLACE VIEW content_articles AS
 SELECT * FROM read_parquet('{data}/batch=*/content_articles.parquet', union_by_name = true, hive_partitioning = false);
 
@@ -37,33 +38,49 @@ QUALIFY row_number() OVER (PARTITION BY source_path ORDER BY file_version DESC, 
 -- landed from it or were already known (a copy, a bundle); deleted paths and overwritten versions hold nothing,
 -- so an article stays while any present file holds it. source_path, file_version and record_index name the
 -- file that landed the row while it still holds it, else the first present file that does.
+-- Written for the common case: only files landed more than once (file_version > 1, which Parquet statistics
+-- skip cheaply) are grouped, and only copies, requeued files and content_articles are searched for the rest.
 CREATE OR REPLACE VIEW articles AS
-WITH held AS (
-    SELECT DISTINCT c.article_id, h.source_path, h.file_version, c.record_index
-    FROM file_status AS h
-    JOIN content_articles AS c USING (content_sha256)
-    WHERE h.status IN ('landed', 'duplicate', 'unchanged', 'requeued')
-), latest AS (
-    SELECT article_id, max(batch_id) AS batch_id
-    FROM article_versions
-    WHERE article_id IN (SELECT article_id FROM held)
-    GROUP BY article_id
-), first_holder AS (
+WITH newer AS (
+    SELECT source_path, max(file_version) AS newest FROM files WHERE file_version > 1 GROUP BY source_path
+), present AS (  -- each present path's current bytes
+    SELECT f.source_path, f.file_version, f.content_sha256, f.status
+    FROM files AS f
+    ANTI JOIN newer ON f.source_path = newer.source_path AND f.file_version < newer.newest
+    WHERE f.status IN ('landed', 'duplicate', 'unchanged', 'requeued') AND f.content_sha256 IS NOT NULL
+), own AS (  -- rows whose file has had no version since it landed them: held by it (nearly every article)
+    SELECT a.*
+    FROM article_versions AS a
+    ANTI JOIN newer ON a.source_path = newer.source_path AND a.file_version < newer.newest
+), held_elsewhere AS (  -- what copies, requeued files and bundles hold (few)
+    SELECT p.source_path, p.file_version, a.article_id, a.record_index
+    FROM present AS p
+    JOIN article_versions AS a ON a.content_sha256 = p.content_sha256
+    WHERE p.status IN ('duplicate', 'requeued')
+    UNION ALL
+    SELECT p.source_path, p.file_version, c.article_id, c.record_index
+    FROM present AS p
+    JOIN content_articles AS c ON c.content_sha256 = p.content_sha256
+), candidate_rows AS (
+    SELECT a.article_id, a.source_path, a.file_version
+    FROM article_versions AS a
+    SEMI JOIN held_elsewhere AS h USING (article_id)
+), orphans AS (  -- held, but not by the file version that landed them
     SELECT article_id, arg_min(source_path, source_path) AS source_path,
            arg_min(file_version, source_path) AS file_version, arg_min(record_index, source_path) AS record_index
-    FROM held
+    FROM held_elsewhere
+    WHERE article_id NOT IN (
+        SELECT r.article_id FROM candidate_rows AS r
+        SEMI JOIN present AS p ON p.source_path = r.source_path AND p.file_version = r.file_version
+    )
     GROUP BY article_id
 )
-SELECT a.* REPLACE (
-    coalesce(own.source_path, f.source_path) AS source_path,
-    coalesce(own.file_version, f.file_version) AS file_version,
-    coalesce(own.record_index, f.record_index) AS record_index
-)
+SELECT * FROM own
+UNION ALL BY NAME
+SELECT a.* REPLACE (o.source_path AS source_path, o.file_version AS file_version, o.record_index AS record_index)
 FROM article_versions AS a
-SEMI JOIN latest USING (article_id, batch_id)
-JOIN first_holder AS f USING (article_id)
-LEFT JOIN held AS own
-  ON own.article_id = a.article_id AND own.source_path = a.source_path AND own.file_version = a.file_version;
+JOIN orphans AS o USING (article_id)
+QUALIFY row_number() OVER (PARTITION BY a.article_id ORDER BY a.ingested_at DESC, a.source_path) = 1;
 
 -- One row per entity mention in the latest articles (people, organisations, places), with offsets into text.
 CREATE OR REPLACE VIEW entities AS
