@@ -538,14 +538,21 @@ def watch(
 ) -> None:
     """Start a run whenever files appear or change in the source folder (Ctrl-C stops)."""
     settings = build_settings(source=source, warehouse=warehouse)
-    if not Path(settings.source).is_dir():
+    from tasks.sources import is_remote
+
+    if is_remote(settings.source):
         raise UsageProblem(f"watch needs a local source folder: {settings.source}")
     from flows.watch import watch_and_ingest
 
     _plain_prefect_console()
     console.print(f"watching {settings.source} (debounce {debounce:g}s); Ctrl-C stops", soft_wrap=True)
-    with _run_failures():  # a failed run stops the watch: the schedule, or the next watch, picks up from the ledger
-        watch_and_ingest(settings, debounce_ms=int(debounce * 1000), on_run=print_summary)
+
+    def failed(error: BaseException) -> None:  # reported, and the watch goes on (as a schedule would)
+        say_error("run failed:", error if isinstance(error, RunFailed) else f"{type(error).__name__}: {error}")
+
+    from flows.ingest_articles import RunFailed
+
+    watch_and_ingest(settings, debounce_ms=int(debounce * 1000), on_run=print_summary, on_failure=failed)
 
 
 def main() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from tasks.settings import Settings
+from tasks.sources import local_path
 
 log = logging.getLogger("wirehouse.watch")
 
@@ -26,31 +28,50 @@ def watch_and_ingest(
     *,
     debounce_ms: int = 5000,
     on_run: Callable[[Any], None] | None = None,
+    on_failure: Callable[[BaseException], None] | None = None,
     stop_event: Any = None,
     max_runs: int | None = None,
+    poll_seconds: float = 5.0,
 ) -> int:
     """Run ``ingest-articles`` after each burst of changes settles for ``debounce_ms``; returns the runs made.
 
     A run that finds files still being written defers them (``min_age_seconds``): the next burst, or the
-    schedule, picks them up. The warehouse lock serialises watch runs with scheduled ones.
+    schedule, picks them up. The warehouse lock serialises watch runs with scheduled ones. Like a schedule, the
+    watch outlives what goes wrong: a missing source folder (an unmounted disk) is logged and waited for, and a
+    failed run is reported (``on_failure``) and the watch goes on.
     """
     from watchfiles import watch
 
     from flows.ingest_articles import run_ingest
 
-    source = Path(settings.source)
-    if not source.is_dir():
-        raise FileNotFoundError(f"watch needs a local source folder: {settings.source}")
+    source = local_path(settings.source)
+    stop = stop_event or threading.Event()
     runs = 0
-    for changes in watch(source, debounce=debounce_ms, step=200, stop_event=stop_event, recursive=True):
-        paths = relevant(changes)
-        if not paths:
+    while not stop.is_set():
+        if not source.is_dir():
+            log.warning("watch: source folder not found: %s; skipped, waiting for it to appear", source)
+            stop.wait(poll_seconds)
             continue
-        log.info("watch: %d changed path(s), starting a run", len(paths))
-        summary = run_ingest(settings)
-        runs += 1
-        if on_run is not None:
-            on_run(summary)
-        if max_runs is not None and runs >= max_runs:
-            break
+        try:
+            for changes in watch(source, debounce=debounce_ms, step=200, stop_event=stop, recursive=True):
+                paths = relevant(changes)
+                if not paths:
+                    continue
+                log.info("watch: %d changed path(s), starting a run", len(paths))
+                try:
+                    summary = run_ingest(settings)
+                except Exception as error:  # the flow run is marked Failed in Prefect; the next burst tries again
+                    if on_failure is not None:
+                        on_failure(error)
+                    continue
+                runs += 1
+                if on_run is not None:
+                    on_run(summary)
+                if max_runs is not None and runs >= max_runs:
+                    return runs
+        except FileNotFoundError:  # the folder went away while watched: wait for it again
+            continue
+        if not source.is_dir():
+            continue
+        break
     return runs

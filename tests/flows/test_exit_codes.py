@@ -98,7 +98,7 @@ def warehouse(good_and_bad: Path, tmp_path_factory: pytest.TempPathFactory, pref
         (["docs", "--no-open", "--warehouse", "/definitely/not/here"], {}, "no warehouse at"),
         (["report", "--warehouse", "/definitely/not/here"], {}, "no warehouse at"),
         (["serve", "--cron", "every tuesday"], {}, "invalid cron"),
-        (["watch", "--source", "/definitely/not/here"], {}, "watch needs a local source folder"),
+        (["watch", "--source", "s3://bucket/news/"], {}, "watch needs a local source folder"),
         (["nosuch"], {}, "No such command"),
     ],
 )

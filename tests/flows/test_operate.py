@@ -173,3 +173,45 @@ def test_watch_starts_a_run_when_files_appear(source: Path, warehouse_dir: Path,
         watcher.join(timeout=10)
     assert [s.landed for s in summaries] == [1]
     assert sql("SELECT count(*) FROM articles") == [(1,)]
+
+
+def test_watch_waits_for_a_missing_folder_and_outlives_a_failed_run(source: Path, warehouse_dir: Path, sql) -> None:
+    """An unmounted source is a skipped poll, not the end of the watch; so is a run that fails."""
+    import threading
+
+    from flows.watch import watch_and_ingest
+
+    source.rmdir()
+    settings = Settings(source=str(source), warehouse=warehouse_dir, min_age_seconds=0, workers=1, fail_share=0)
+    summaries: list[Any] = []
+    failures: list[BaseException] = []
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=watch_and_ingest,
+        args=(settings,),
+        kwargs={
+            "debounce_ms": 300,
+            "on_run": summaries.append,
+            "on_failure": failures.append,
+            "stop_event": stop,
+            "max_runs": 1,
+            "poll_seconds": 0.2,
+        },
+    )
+    watcher.start()
+    try:
+        time.sleep(1.0)
+        assert watcher.is_alive()  # still waiting for the folder
+        source.mkdir()
+        time.sleep(1.0)
+        (source / "long-title.md").write_text("# " + "Headline " * 50 + "\n\n" + "Words of an article. " * 20)
+        deadline = time.monotonic() + 120
+        while not failures and time.monotonic() < deadline:  # a title over the suite's limit: fail_share=0 fails
+            time.sleep(0.2)
+        assert failures and watcher.is_alive()
+        _seed(source, 1)
+        watcher.join(timeout=120)
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert [s.landed for s in summaries] == [1]
