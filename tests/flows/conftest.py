@@ -26,7 +26,7 @@ def ingest(source: Path, warehouse_dir: Path) -> Callable[..., Any]:
     from flows.ingest_articles import ingest_articles
 
     def run(**overrides: Any) -> Any:
-        options: dict[str, Any] = {"source": source, "warehouse": warehouse_dir, "min_age_seconds": 0, "workers": 1}
+        options: dict[str, Any] = {"source": source, "warehouse": warehouse_dir, "min_age_seconds": 0, "workers": 2}
         options.update(overrides)
         return ingest_articles(Settings(**options))
 

@@ -49,17 +49,19 @@ class Child:
         return result
 
 
-def child_env(api_url: str, fault: str | None = None) -> dict[str, str]:
+def child_env(api_url: str, fault: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The child's environment: no WIREHOUSE_* of ours, the shared API, ``fault`` and any ``extra`` variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIREHOUSE_")}
     env.update(PREFECT_API_URL=api_url, DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.update(GX_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING")
     if fault:
         env["WIREHOUSE_FAULT_AT"] = fault
+    env.update(extra or {})
     return env
 
 
 def flow_command(source: Path, warehouse: Path, **settings: Any) -> list[str]:
-    options = {"min_age_seconds": 0, "workers": 1, **settings}
+    options = {"min_age_seconds": 0, "workers": 2, **settings}  # ≥ 2: the pool's failure handling is what runs
     return [
         sys.executable,
         "-m",
@@ -74,11 +76,13 @@ def flow_command(source: Path, warehouse: Path, **settings: Any) -> list[str]:
 def run_child(prefect_api: str) -> Callable[..., Child]:
     """Run the real flow in a child process, optionally killed at a fault point (tasks/faults.py)."""
 
-    def run(source: Path, warehouse: Path, fault: str | None = None, **settings: Any) -> Child:
+    def run(
+        source: Path, warehouse: Path, fault: str | None = None, env: dict[str, str] | None = None, **settings: Any
+    ) -> Child:
         done = subprocess.run(
             flow_command(source, warehouse, **settings),
             cwd=ROOT,
-            env=child_env(prefect_api, fault),
+            env=child_env(prefect_api, fault, env),
             capture_output=True,
             text=True,
             timeout=300,
@@ -98,7 +102,7 @@ def ingest(source: Path, warehouse_dir: Path) -> Callable[..., Any]:
             "source": str(source),
             "warehouse": warehouse_dir,
             "min_age_seconds": 0,
-            "workers": 1,
+            "workers": 2,  # ≥ 2: the pool's failure handling is what runs
         }
         options.update(overrides)
         return ingest_articles(Settings(**options))

@@ -31,21 +31,51 @@ def article_text(rng: random.Random, tag: str) -> str:
     return f"Report {tag}: news from the region\n\n{body}\n\nThis is report {tag}, filed by our correspondent."
 
 
+GOOD_KINDS = ("txt", "md", "json", "jsonl", "txt.gz")
+
+
+def kind_of(path: str | Path) -> str:
+    """A generated file's kind from its name: one of GOOD_KINDS (``txt.gz`` for gzipped text)."""
+    name = str(path)
+    return "txt.gz" if name.endswith(".txt.gz") else name.rsplit(".", 1)[-1]
+
+
+def good_bytes(kind: str, rng: random.Random, tag: str, text: str | None = None) -> bytes:
+    """The bytes of one good article file of ``kind`` (``text``, or a new one unique through ``tag``)."""
+    text = article_text(rng, tag) if text is None else text
+    if kind == "json":
+        return json.dumps({"headline": f"Report {tag}", "body": text}).encode()
+    if kind == "jsonl":
+        second = article_text(rng, f"{tag}b")
+        lines = [json.dumps({"headline": f"Report {tag}", "body": text}), json.dumps({"body": second})]
+        return ("\n".join(lines) + "\n").encode()
+    if kind == "txt.gz":
+        return gzip.compress(text.encode("utf-8"), mtime=0)
+    return text.encode("utf-8")
+
+
+def bad_bytes(kind: str, rng: random.Random, tag: str) -> bytes:
+    """Bytes that yield no article when named like a file of ``kind``: the whole file is quarantined."""
+    choice = rng.choice(("png", "blank", "own"))
+    if choice == "png":
+        return b"\x89PNG\r\n\x1a\n" + rng.randbytes(300)
+    if choice == "blank":
+        return b"   \n"
+    if kind == "json":
+        return ('{"headline": "broken ' + tag + '", "body": ').encode()
+    if kind == "jsonl":
+        return f"{{not json {tag}\n{{nor this\n".encode()
+    if kind == "txt.gz":
+        return gzip.compress(article_text(rng, tag).encode())[:-12]
+    return b"\x00\x01\x02 " + rng.randbytes(64) + b"\x00" * 32
+
+
 def write_good(folder: Path, rng: random.Random, tag: str) -> Path:
     """One good article in a randomly chosen format (txt, md, json, jsonl, txt.gz)."""
     text = article_text(rng, tag)
-    kind = rng.choice(("txt", "md", "json", "jsonl", "txt.gz"))
+    kind = rng.choice(GOOD_KINDS)
     path = folder / f"good-{tag}.{kind}"
-    if kind == "json":
-        path.write_text(json.dumps({"headline": f"Report {tag}", "body": text}), encoding="utf-8")
-    elif kind == "jsonl":
-        second = article_text(rng, f"{tag}b")
-        lines = [json.dumps({"headline": f"Report {tag}", "body": text}), json.dumps({"body": second})]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    elif kind == "txt.gz":
-        path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
-    else:
-        path.write_text(text, encoding="utf-8")
+    path.write_bytes(good_bytes(kind, rng, tag, text))
     return path
 
 

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 from filelock import FileLock
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterName,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
 
 from tasks.storage import Warehouse
 from tests.conftest import ROOT
@@ -17,16 +30,59 @@ from tests.reliability.conftest import Child, child_env, flow_command, query
 from tests.reliability.invariants import assert_complete, write_good
 
 
+def run_records(warehouse: Path) -> list[dict[str, Any]]:
+    """Every record of the ``runs`` table, not only the latest per run: each one is written under the lock."""
+    files = sorted(str(path) for path in Warehouse(warehouse).current.glob("batch=*/runs.parquet"))
+    if not files:  # not initialised yet (each batch directory appears whole, by one rename)
+        return []
+    with duckdb.connect() as connection:
+        cursor = connection.execute(
+            "SELECT flow_run_id, status, started_at, finished_at, recorded_at, new_files "
+            "FROM read_parquet(?, union_by_name = true) ORDER BY recorded_at",
+            [files],
+        )
+        names = [d[0] for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def running_flow_runs(name: str) -> int:
+    """How many flow runs called ``name`` the Prefect API has in state Running (the flow body has begun)."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                name=FlowRunFilterName(any_=[name]),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])),
+            )
+        )
+    return len(runs)
+
+
+def wait_for(condition: Callable[[], bool], what: str, children: list[subprocess.Popen[str]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for child in children:
+            if child.poll() is not None:
+                _, err = child.communicate()
+                raise AssertionError(f"{what}: a run exited early (rc={child.returncode}): {err[-3000:]}")
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f}s"
+        time.sleep(0.2)
+
+
 @pytest.mark.slow
-def test_two_runs_started_together_with_lock_wait_land_everything_once(tmp_path: Path, prefect_api: str) -> None:
+def test_a_second_run_waits_on_the_lock_while_the_first_holds_it_and_lands_nothing_twice(
+    tmp_path: Path, prefect_api: str
+) -> None:
+    """The overlap is made, not hoped for: the first run is frozen (SIGSTOP) right after its first write under
+    the lock, the second starts, and stays in its flow without writing until the first is let go."""
     source = tmp_path / "source"
     source.mkdir()
     rng = random.Random(7)
     for n in range(12):
         write_good(source, rng, str(n))
     warehouse = tmp_path / "warehouse"
-    children = [
-        subprocess.Popen(
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen(
             flow_command(source, warehouse, lock="wait", batch_size=4),
             cwd=ROOT,
             env=child_env(prefect_api),
@@ -34,15 +90,49 @@ def test_two_runs_started_together_with_lock_wait_land_everything_once(tmp_path:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
-    ]
-    summaries = []
-    for child in children:
-        out, err = child.communicate(timeout=300)
-        assert child.returncode == 0, err[-3000:]
-        summaries.append(json.loads(out.splitlines()[-1]))
+
+    first = start()
+    children = [first]
+    stopped = False
+    try:
+        # Its "running" record is its first commit under the lock: from then on it holds the lock.
+        wait_for(lambda: len(run_records(warehouse)) == 1, "first run's running record", children, 240)
+        os.kill(first.pid, signal.SIGSTOP)
+        stopped = True
+        [holding] = run_records(warehouse)
+        second = start()
+        children.append(second)
+        # Running in the API: its flow body has begun, and the body asks for the lock before it writes anything.
+        wait_for(lambda: running_flow_runs(f"ingest {source}") == 2, "second run started", [second], 240)
+        waited_from = time.monotonic()
+        while time.monotonic() - waited_from < 3:  # it stays blocked: alive and writing nothing
+            assert second.poll() is None, f"the second run exited while the first held the lock: {second.communicate()}"
+            assert run_records(warehouse) == [holding], "the second run wrote while the first held the lock"
+            time.sleep(0.2)
+        os.kill(first.pid, signal.SIGCONT)
+        stopped = False
+        summaries = []
+        for child in children:
+            out, err = child.communicate(timeout=300)
+            assert child.returncode == 0, err[-3000:]
+            summaries.append(json.loads(out.splitlines()[-1]))
+    finally:
+        if stopped:
+            os.kill(first.pid, signal.SIGCONT)
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
     assert [s["status"] for s in summaries] == ["completed", "completed"]
-    assert sorted(s["new_files"] for s in summaries) == [0, 12]  # the second saw the first's commits
+    assert [s["new_files"] for s in summaries] == [12, 0]  # the second saw the first's commits
+    records = run_records(warehouse)
+    a = [r for r in records if r["flow_run_id"] == holding["flow_run_id"]]
+    b = [r for r in records if r["flow_run_id"] != holding["flow_run_id"]]
+    assert [r["status"] for r in a] == [r["status"] for r in b] == ["running", "completed"]
+    # The second run's flow began (started_at is taken before the lock) while the first still held the lock
+    # (its last record is written under it), and the second's first write came after the first's last one.
+    assert b[0]["started_at"] < a[-1]["recorded_at"] < b[0]["recorded_at"]
+    assert a[-1]["recorded_at"] < b[-1]["recorded_at"]
     assert query(warehouse, "SELECT count(*) FROM runs WHERE status = 'completed'") == [(2,)]
     assert_complete(source, warehouse)
 
