@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -337,9 +335,3 @@ def warm_worker() -> None:
 
     DetectorFactory.seed = 0
     init_factory()
-
-
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """Enrichment processes, each with langdetect loaded. Spawned, not forked: fork is unsafe under the
-    threads Prefect (and the caller) may be running."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=warm_worker)
