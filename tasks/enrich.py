@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from itertools import islice
 from typing import Any
 
 from tasks import entities as entities_module
@@ -226,9 +227,19 @@ def document_of(row: dict[str, Any]) -> Document:
     return Document(row.get("text") or "", row.get("record_index") or 0, title=title, fields=fields)
 
 
-def _failure(component: str, doc: Document, error: BaseException) -> Rejection:
-    detail = f"{component} raised {type(error).__name__}: {error}"[:2000]
-    return Rejection(Reason.ENRICH_ERROR, f"{detail} (enricher {ENRICHER_VERSION})", "enrich", doc.record_index or None)
+def enrich_failure(step: str, error: BaseException, *, stage: str = "enrich", record_index: int = 0) -> Rejection:
+    """The ``enrich_error`` of an article (or file) whose ``step`` raised: the step, the exception, the version."""
+    detail = f"{step} raised {type(error).__name__}: {error}"[:2000]
+    return Rejection(Reason.ENRICH_ERROR, f"{detail} (enricher {ENRICHER_VERSION})", stage, record_index or None)
+
+
+def no_letters_rejection(row: dict[str, Any]) -> Rejection | None:
+    """``no_text`` for an enriched article with characters but no letters (digits, punctuation, symbols)."""
+    if row.get("char_count") and row.get("language_reason") == "no_letters":
+        return Rejection(
+            Reason.NO_TEXT, "no letters: only digits, punctuation or symbols", "enrich", row.get("record_index") or None
+        )
+    return None
 
 
 def enrich_documents(docs: list[tuple[Document, FileRef]]) -> list[dict[str, Any] | Rejection]:
@@ -250,7 +261,7 @@ def enrich_documents(docs: list[tuple[Document, FileRef]]) -> list[dict[str, Any
             try:
                 row |= step(row, doc, ref)
             except Exception as error:  # a bug in one enricher on one article: that article is quarantined
-                failed[position] = _failure(component, doc, error)
+                failed[position] = enrich_failure(component, error, record_index=doc.record_index)
     return [failed.get(position, row) for position, row in enumerate(rows)]
 
 
@@ -274,10 +285,8 @@ def _parse(ref: FileRef, data: bytes, limit: int) -> Parsed:
     try:
         return parse_file(ref.source_path, data, max_decompressed_bytes=limit)
     except Exception as error:  # parse_file handles bad input; what escapes is a bug, quarantined per file
-        detail = f"parse raised {type(error).__name__}: {error}"[:2000]
         return Parsed(
-            format_of(ref.source_path)[0] or "unknown",
-            rejections=[Rejection(Reason.ENRICH_ERROR, f"{detail} (enricher {ENRICHER_VERSION})", "parse")],
+            format_of(ref.source_path)[0] or "unknown", rejections=[enrich_failure("parse", error, stage="parse")]
         )
 
 
@@ -298,19 +307,11 @@ def enrich_jobs(jobs: list[EnrichJob]) -> list[EnrichOutput]:
     for result in parsed:
         articles: list[dict[str, Any]] = []
         rejections = list(result.rejections)
-        for doc in result.documents:
-            row = next(rows)
+        for row in islice(rows, len(result.documents)):
             if isinstance(row, Rejection):
                 rejections.append(row)
-            elif row["char_count"] and row["language_reason"] == "no_letters":
-                rejections.append(
-                    Rejection(
-                        Reason.NO_TEXT,
-                        "no letters: only digits, punctuation or symbols",
-                        "enrich",
-                        doc.record_index or None,
-                    )
-                )
+            elif (empty := no_letters_rejection(row)) is not None:
+                rejections.append(empty)
             else:
                 articles.append(row)
         outputs.append((result.format, result.encoding, articles, rejections))

@@ -53,9 +53,10 @@ from tasks.enrich import (
     COMPONENT_VERSIONS,
     STEPS,
     document_of,
+    enrich_failure,
+    no_letters_rejection,
     warm_worker,
 )
-from tasks.enrich import _failure as enrich_failure
 from tasks.fingerprint import MAX_DISTANCE
 from tasks.models import Document, FileRef, FileStatus, Reason, Rejection
 from tasks.pool import IsolatingPool
@@ -151,15 +152,6 @@ def source_document(row: dict[str, Any]) -> Document:
     return Document(row.get("text") or "", row.get("record_index") or 0, title=row.get("title"), fields=fields)
 
 
-def no_text(row: dict[str, Any]) -> Rejection | None:
-    """Ingest's verdict on an article with characters but no letters (``tasks.enrich.enrich_jobs``)."""
-    if row.get("char_count") and row.get("language_reason") == "no_letters":
-        return Rejection(
-            Reason.NO_TEXT, "no letters: only digits, punctuation or symbols", "enrich", row.get("record_index") or None
-        )
-    return None
-
-
 def reenrich_rows(rows: list[dict[str, Any]], components: tuple[str, ...], now: datetime) -> list[Output]:
     """Each stored row with ``components``' steps rerun on the Document ingest enriched, or the Rejection a fresh
     ingest would give it. One step over every row before the next, as ``tasks.enrich.enrich_documents`` runs;
@@ -173,7 +165,7 @@ def reenrich_rows(rows: list[dict[str, Any]], components: tuple[str, ...], now: 
         try:
             inputs.append((source_document(row), file_ref_of(row, now)))
         except Exception as error:  # a stored row that no longer rebuilds (source_fields unreadable)
-            failed[position] = enrich_failure("source_fields", Document("", row.get("record_index") or 0), error)
+            failed[position] = enrich_failure("source_fields", error, record_index=row.get("record_index") or 0)
             inputs.append(None)
     for name, step in steps:
         for position, (row, pair) in enumerate(zip(updated, inputs, strict=True)):
@@ -182,10 +174,10 @@ def reenrich_rows(rows: list[dict[str, Any]], components: tuple[str, ...], now: 
             try:
                 row |= step(row, *pair)
             except Exception as error:  # as in enrich_documents: that article is quarantined, not the run
-                failed[position] = enrich_failure(name, pair[0], error)
+                failed[position] = enrich_failure(name, error, record_index=pair[0].record_index)
     outputs: list[Output] = []
     for position, row in enumerate(updated):
-        rejection = failed.get(position) or no_text(row)
+        rejection = failed.get(position) or no_letters_rejection(row)
         if rejection is not None:
             outputs.append(rejection)
             continue

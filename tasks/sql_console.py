@@ -30,7 +30,7 @@ import duckdb
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
-from tasks.storage import Warehouse, sql_literal
+from tasks.storage import Warehouse, render_views, sql_literal
 
 PROTOCOL = "wirehouse"
 READ_ONLY_TYPES = frozenset({duckdb.StatementType.SELECT})
@@ -162,10 +162,8 @@ def data_url(warehouse: Warehouse) -> str:
 
 
 def render_console_views(sql_dir: Path, warehouse: Warehouse) -> str:
-    """views.sql over ``wirehouse://`` paths (``tasks.storage.render_views`` substitutes plain local paths)."""
-    template = (sql_dir / "views.sql").read_text(encoding="utf-8")
-    live = sql_literal(f"{PROTOCOL}://{warehouse.current.as_posix()}")[1:-1]  # inside an existing quoted string
-    return template.replace("{data}", live)
+    """views.sql over ``wirehouse://`` paths."""
+    return render_views(sql_dir, warehouse, scheme=f"{PROTOCOL}://")
 
 
 def lock_down(connection: duckdb.DuckDBPyConnection, allowed_directory: str) -> None:

@@ -478,10 +478,11 @@ def _generation_number(path: Path) -> int:
     return int(digits) if path.name.startswith("gen-") and digits.isdigit() else -1
 
 
-def render_views(sql_dir: Path, warehouse: Warehouse) -> str:
-    """views.sql with the live data folder substituted (quoted by sql_literal)."""
+def render_views(sql_dir: Path, warehouse: Warehouse, *, scheme: str = "") -> str:
+    """views.sql with the live data folder substituted (quoted by sql_literal); ``scheme`` (``"x://"``) prefixes it
+    for readers that go through a file system of their own."""
     template = (sql_dir / "views.sql").read_text(encoding="utf-8")
-    data = sql_literal(warehouse.current.as_posix())[1:-1]  # inside an existing quoted string
+    data = sql_literal(scheme + warehouse.current.as_posix())[1:-1]  # inside an existing quoted string
     return template.replace("{data}", data)
 
 

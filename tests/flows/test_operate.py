@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -146,10 +149,27 @@ def test_docs_validate_the_warehouse_with_checkpoints(source: Path, ingest, ware
     assert len(pages) == 1
 
 
-def test_watch_starts_a_run_when_files_appear(source: Path, warehouse_dir: Path, sql) -> None:
-    import threading
+@contextmanager
+def _watching(settings: Settings, **options: Any) -> Iterator[threading.Thread]:
+    """``watch_and_ingest`` in a thread until its first landed run (``max_runs=1``), stopped on the way out."""
+    from flows.watch import watch_and_ingest
 
-    from flows.watch import relevant, watch_and_ingest
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=watch_and_ingest,
+        args=(settings,),
+        kwargs={"debounce_ms": 300, "stop_event": stop, "max_runs": 1, **options},
+    )
+    watcher.start()
+    try:
+        yield watcher
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+
+
+def test_watch_starts_a_run_when_files_appear(source: Path, warehouse_dir: Path, sql) -> None:
+    from flows.watch import relevant
 
     assert relevant([(1, "/s/a.txt"), (1, "/s/.hidden"), (1, "/s/b.part"), (2, "/s/c.json")]) == [
         "/s/a.txt",
@@ -157,49 +177,21 @@ def test_watch_starts_a_run_when_files_appear(source: Path, warehouse_dir: Path,
     ]
     settings = Settings(source=str(source), warehouse=warehouse_dir, min_age_seconds=0, workers=1)
     summaries: list[Any] = []
-    stop = threading.Event()
-    watcher = threading.Thread(
-        target=watch_and_ingest,
-        args=(settings,),
-        kwargs={"debounce_ms": 300, "on_run": summaries.append, "stop_event": stop, "max_runs": 1},
-    )
-    watcher.start()
-    try:
+    with _watching(settings, on_run=summaries.append) as watcher:
         time.sleep(1.0)  # let the watcher start before the file appears
         _seed(source, 1)
         watcher.join(timeout=120)
-    finally:
-        stop.set()
-        watcher.join(timeout=10)
     assert [s.landed for s in summaries] == [1]
     assert sql("SELECT count(*) FROM articles") == [(1,)]
 
 
 def test_watch_waits_for_a_missing_folder_and_outlives_a_failed_run(source: Path, warehouse_dir: Path, sql) -> None:
     """An unmounted source is a skipped poll, not the end of the watch; so is a run that fails."""
-    import threading
-
-    from flows.watch import watch_and_ingest
-
     source.rmdir()
     settings = Settings(source=str(source), warehouse=warehouse_dir, min_age_seconds=0, workers=1, fail_share=0)
     summaries: list[Any] = []
     failures: list[BaseException] = []
-    stop = threading.Event()
-    watcher = threading.Thread(
-        target=watch_and_ingest,
-        args=(settings,),
-        kwargs={
-            "debounce_ms": 300,
-            "on_run": summaries.append,
-            "on_failure": failures.append,
-            "stop_event": stop,
-            "max_runs": 1,
-            "poll_seconds": 0.2,
-        },
-    )
-    watcher.start()
-    try:
+    with _watching(settings, on_run=summaries.append, on_failure=failures.append, poll_seconds=0.2) as watcher:
         time.sleep(1.0)
         assert watcher.is_alive()  # still waiting for the folder
         source.mkdir()
@@ -211,7 +203,4 @@ def test_watch_waits_for_a_missing_folder_and_outlives_a_failed_run(source: Path
         assert failures and watcher.is_alive()
         _seed(source, 1)
         watcher.join(timeout=120)
-    finally:
-        stop.set()
-        watcher.join(timeout=10)
     assert [s.landed for s in summaries] == [1]
