@@ -121,7 +121,7 @@ def main() -> None:
         shutil.rmtree(scale_source, ignore_errors=True)
         shutil.rmtree(scale_warehouse, ignore_errors=True)
         from tasks.settings import Settings
-        from tasks.storage import Warehouse
+        from tasks.store.storage import Warehouse
 
         home = Warehouse(scale_warehouse)
         scale.landed_source(scale_source, home, args.noop_files)
@@ -139,7 +139,7 @@ def main() -> None:
         )
         print(f"  no-op poll over {args.noop_files} landed files: {result['noop_scale']}")
     if args.query_rows:
-        from tasks.storage import Warehouse
+        from tasks.store.storage import Warehouse
 
         big = Warehouse(work / "query-warehouse")
         shutil.rmtree(big.root, ignore_errors=True)

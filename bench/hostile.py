@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tasks.decode import decode_bytes
 from tasks.models import Rejection
-from tasks.parse import parse_file
+from tasks.parse.decode import decode_bytes
+from tasks.parse.documents import parse_file
 
 FRENCH = "Le conseil municipal a approuvé le budget de la nouvelle école après un long débat mardi soir. "
 ENGLISH = "The council approved the budget for the new school after a long debate on Tuesday evening. "

@@ -49,7 +49,7 @@ def ceiling(texts: Iterable[str], workers: int) -> tuple[int, float]:
 
 
 def _enrich(chunk: list[tuple[str, bytes]]) -> int:
-    from tasks.enrich import enrich_jobs
+    from tasks.enrich.steps import enrich_jobs
     from tasks.models import FileRef
 
     jobs = [(FileRef(path, len(data), 1_600_000_000 * 10**9), data, 50_000_000) for path, data in chunk]
@@ -66,7 +66,7 @@ def enrich_ceiling(jobs: Iterable[tuple[str, bytes]], workers: int, chunk: int =
     """(articles, seconds) of wirehouse's own enrichment (parse, langdetect, metadata, …) on ``workers``
     processes with no orchestration, in chunks of files as the pipeline's workers get them: what the
     pipeline could reach with zero overhead."""
-    from tasks.enrich import warm_worker
+    from tasks.enrich.steps import warm_worker
 
     started = time.perf_counter()
     context = multiprocessing.get_context("spawn")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tasks.discover import scan
-from tasks.ingest import Ledger
 from tasks.settings import Settings
-from tasks.storage import SCHEMAS, Warehouse, new_batch_id, refresh_views, utc_now
+from tasks.sources.discover import scan
+from tasks.store.ingest import Ledger
+from tasks.store.storage import SCHEMAS, Warehouse, new_batch_id, refresh_views, utc_now
 
 LANGUAGES = ("en", "de", "fr", "es", "ru", "zh", "ja", "ar", "pt", "it", "nl", "pl", "ko", "tr", "sv", "uk")
 

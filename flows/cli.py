@@ -156,7 +156,7 @@ def run(
         credentials_block=credentials_block,
         progress=sys.stderr.isatty(),
     )
-    from tasks.sources import is_remote, local_path
+    from tasks.sources.locations import is_remote, local_path
 
     if not is_remote(settings.source) and not local_path(settings.source).is_dir():
         raise UsageProblem(f"source folder not found: {settings.source}")
@@ -237,8 +237,8 @@ def sql(
     _require_warehouse(settings)
     import duckdb
 
-    from tasks.sql_console import NotReadOnly, check_read_only, console
-    from tasks.storage import Warehouse
+    from tasks.ops.sql_console import NotReadOnly, check_read_only, console
+    from tasks.store.storage import Warehouse
 
     try:
         check_read_only(query)
@@ -291,7 +291,7 @@ def status(
     """Recent runs and what the warehouse holds."""
     settings = build_settings(warehouse=warehouse)
     _require_warehouse(settings)
-    from tasks.storage import Warehouse, query
+    from tasks.store.storage import Warehouse, query
 
     with query(Warehouse(settings.warehouse), settings.sql) as connection:
         runs = connection.execute(
@@ -310,8 +310,8 @@ def status(
     console.print(
         f"articles {counts[0]} (versions {counts[1]}) · source files {counts[2]} · quarantine rows {counts[3]}"
     )
-    from tasks.enrich import ENRICHER_VERSION
-    from tasks.reenrich import stale_components
+    from tasks.enrich.steps import ENRICHER_VERSION
+    from tasks.store.reenrich import stale_components
 
     stale = stale_components(version for version, _ in versions)
     if stale:
@@ -352,8 +352,8 @@ def requeue(
         raise UsageProblem(f"unknown reason code {reason!r}: one of {', '.join(r.value for r in Reason)}")
     settings = build_settings(warehouse=warehouse)
     _require_warehouse(settings)
-    from tasks.ingest import requeue_files
-    from tasks.storage import Warehouse
+    from tasks.store.ingest import requeue_files
+    from tasks.store.storage import Warehouse
 
     home = Warehouse(settings.warehouse)
     with _writer_lock_timeout(home, settings):
@@ -371,8 +371,8 @@ def compact(warehouse: WarehouseOption = None) -> None:
     _require_warehouse(settings)
     from filelock import FileLock
 
-    from tasks.compact import compact as compact_warehouse
-    from tasks.storage import Warehouse, refresh_views
+    from tasks.store.compact import compact as compact_warehouse
+    from tasks.store.storage import Warehouse, refresh_views
 
     home = Warehouse(settings.warehouse)
     with _writer_lock_timeout(home, settings), FileLock(home.lock_path, timeout=settings.lock_timeout_seconds):
@@ -397,7 +397,7 @@ def reenrich(
     workers: Annotated[int | None, typer.Option(help="enrichment processes (default: all cores)")] = None,
 ) -> None:
     """Recompute enrichment from the stored text (no source file is read), atomically; default: stale components."""
-    from tasks.reenrich import COMPONENTS
+    from tasks.store.reenrich import COMPONENTS
 
     bad = sorted(set(only or ()) - set(COMPONENTS))
     if bad:
@@ -405,9 +405,9 @@ def reenrich(
     settings = build_settings(warehouse=warehouse, workers=workers)
     _require_warehouse(settings)
     from flows.ingest_articles import warehouse_lock
-    from tasks.reenrich import ReenrichRefused
-    from tasks.reenrich import reenrich as reenrich_warehouse
-    from tasks.storage import Warehouse, refresh_views
+    from tasks.store.reenrich import ReenrichRefused
+    from tasks.store.reenrich import reenrich as reenrich_warehouse
+    from tasks.store.storage import Warehouse, refresh_views
 
     home = Warehouse(settings.warehouse)
     with warehouse_lock(home, settings) as acquired:  # the flow's single-writer lock
@@ -507,8 +507,8 @@ def docs(
     """Build Great Expectations Data Docs offline into <warehouse>/docs/ and open the index."""
     settings = build_settings(warehouse=warehouse)
     _require_warehouse(settings)
-    from tasks.report import build_docs
-    from tasks.storage import Warehouse
+    from tasks.ops.report import build_docs
+    from tasks.store.storage import Warehouse
 
     _open(build_docs(Warehouse(settings.warehouse), settings.sql, settings.expectations, validate=validate), open_it)
 
@@ -524,8 +524,8 @@ def report(
     _require_warehouse(settings)
     if output is not None and not output.parent.is_dir():
         raise UsageProblem(f"--output: no folder {output.parent}")
-    from tasks.report import write_report
-    from tasks.storage import Warehouse
+    from tasks.ops.report import write_report
+    from tasks.store.storage import Warehouse
 
     _open(write_report(Warehouse(settings.warehouse), settings.sql, output), open_it)
 
@@ -538,7 +538,7 @@ def watch(
 ) -> None:
     """Start a run whenever files appear or change in the source folder (Ctrl-C stops)."""
     settings = build_settings(source=source, warehouse=warehouse)
-    from tasks.sources import is_remote
+    from tasks.sources.locations import is_remote
 
     if is_remote(settings.source):
         raise UsageProblem(f"watch needs a local source folder: {settings.source}")

@@ -17,20 +17,28 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from tasks.compact import compact_if_needed
-from tasks.enrich import ENRICHER_VERSION, EnrichJob, EnrichOutput, failed_output, warm_worker
+from tasks.enrich.pool import IsolatingPool
+from tasks.enrich.steps import ENRICHER_VERSION, EnrichJob, EnrichOutput, failed_output, warm_worker
 from tasks.faults import crash_point
-from tasks.ingest import Ledger, MapFn, RunInfo, StartedBatch, batches, deletion_rows, run_row
 from tasks.models import Reason
-from tasks.pool import IsolatingPool
 from tasks.prefect_tasks import discover_changes, enrich_batch, enrich_chunk, land, read_batch, validate
-from tasks.quality import Validator
+from tasks.quality.suites import Validator
 from tasks.settings import Settings
-from tasks.sources import display_location, is_remote, local_path, open_source, redact, source_tag, url_credentials
-from tasks.storage import Warehouse, new_batch_id, refresh_views, table_from_rows, utc_now
+from tasks.sources.locations import (
+    display_location,
+    is_remote,
+    local_path,
+    open_source,
+    redact,
+    source_tag,
+    url_credentials,
+)
+from tasks.store.compact import compact_if_needed
+from tasks.store.ingest import Ledger, MapFn, RunInfo, StartedBatch, batches, deletion_rows, run_row
+from tasks.store.storage import Warehouse, new_batch_id, refresh_views, table_from_rows, utc_now
 
 T = TypeVar("T")
-# Files per enrichment chunk, the unit a worker enriches component by component (tasks.enrich.enrich_jobs):
+# Files per enrichment chunk, the unit a worker enriches component by component (tasks.enrich.steps.enrich_jobs):
 # large enough to keep each component's tables in cache across articles, small enough to balance the workers.
 CHUNK_FILES = 64
 
@@ -73,7 +81,7 @@ class RunSummary:
 @contextmanager
 def enrichment_map(workers: int, runner: str = "local", *, file_timeout: float = 30.0) -> Iterator[MapFn]:
     """Where enrichment runs: worker processes started once per run (langdetect loads once per worker), each
-    file under a time budget and isolated from the others (``tasks.pool``), or the flow's Dask task runner.
+    file under a time budget and isolated from the others (``tasks.enrich.pool``), or the flow's Dask task runner.
 
     Either way the work starts when ``map_fn`` is called and its results are consumed later, so the
     flow can hand batch n+1 to the workers before it validates and lands batch n.
@@ -466,7 +474,7 @@ def _data_docs(summary: RunSummary, settings: Settings) -> None:
     """Store this run's GE results in the warehouse's GE project and rebuild Data Docs once (not per batch)."""
     if summary.validator is None or not summary.validator.history:
         return
-    from tasks.quality import DataDocs
+    from tasks.quality.suites import DataDocs
 
     root = settings.warehouse
     try:

@@ -8,9 +8,9 @@ from prefect import serve
 from prefect.deployments.runner import EntrypointType, RunnerDeployment  # type: ignore[attr-defined]
 
 from flows.ingest_articles import ingest_articles
-from tasks.enrich import ENRICHER_VERSION
+from tasks.enrich.steps import ENRICHER_VERSION
 from tasks.settings import Settings
-from tasks.sources import display_location, source_tag
+from tasks.sources.locations import display_location, source_tag
 
 DEPLOYMENT_NAME = "scheduled"
 DEPLOYMENT = f"ingest-articles/{DEPLOYMENT_NAME}"

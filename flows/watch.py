@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.settings import Settings
-from tasks.sources import local_path
+from tasks.sources.locations import local_path
 
 log = logging.getLogger("wirehouse.watch")
 

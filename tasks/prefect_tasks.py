@@ -13,8 +13,10 @@ import pyarrow as pa
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
-from tasks.enrich import EnrichJob, EnrichOutput
-from tasks.ingest import (
+from tasks.enrich.steps import EnrichJob, EnrichOutput
+from tasks.quality.suites import Validator
+from tasks.sources.locations import Source
+from tasks.store.ingest import (
     BatchOutcome,
     Changes,
     Ledger,
@@ -27,9 +29,7 @@ from tasks.ingest import (
     start_batch,
     validate_batch,
 )
-from tasks.quality import Validator
-from tasks.sources import Source
-from tasks.storage import Warehouse
+from tasks.store.storage import Warehouse
 
 
 @task(name="discover", cache_policy=NONE, retries=2, retry_delay_seconds=2)

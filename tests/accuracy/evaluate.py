@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from tasks.decode import decode_bytes
-from tasks.language import LANGDETECT_CODES
+from tasks.enrich.language import LANGDETECT_CODES
 from tasks.models import FileRef, Rejection
-from tasks.parse import parse_file
+from tasks.parse.decode import decode_bytes
+from tasks.parse.documents import parse_file
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 KINDS = ("article", "html", "legacy_encoding", "short", "awkward")
@@ -129,7 +129,7 @@ def same_authors(label: str, ours: str | None) -> bool:
 
 def evaluate(root: Path | None = None) -> Evaluation:
     """Run the real parse + enrichment path over every labelled file."""
-    from tasks.enrich import enrich_document
+    from tasks.enrich.steps import enrich_document
 
     root = root or corpus_dir()
     kinds: dict[str, KindScore] = defaultdict(KindScore)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tasks.models import Document, FileRef
-from tasks.parse import parse_file
+from tasks.parse.documents import parse_file
 from tests.accuracy.evaluate import corpus_dir
 
 CHUNK = 64  # as flows.ingest_articles.CHUNK_FILES
@@ -63,9 +63,9 @@ def main(rounds: int = 5, bench_files: int = 600) -> None:
     from langdetect import DetectorFactory, detect
 
     from bench.corpus import generate
-    from tasks.enrich import enrich_documents, enrich_jobs
-    from tasks.entities import _gazetteer
-    from tasks.language import detect_language
+    from tasks.enrich.entities import _gazetteer
+    from tasks.enrich.language import detect_language
+    from tasks.enrich.steps import enrich_documents, enrich_jobs
 
     DetectorFactory.seed = 0
     started = time.perf_counter()

@@ -11,7 +11,7 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from tasks.settings import Settings
-from tasks.storage import Warehouse, reader
+from tasks.store.storage import Warehouse, reader
 
 
 @pytest.fixture(scope="session", autouse=True)

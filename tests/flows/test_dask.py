@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tasks.settings import Settings
-from tasks.storage import Warehouse, query
+from tasks.store.storage import Warehouse, query
 from tests.conftest import SEEDS
 
 distributed = pytest.importorskip("distributed")

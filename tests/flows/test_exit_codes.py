@@ -160,7 +160,7 @@ def test_a_suite_failing_on_more_than_fail_share_fails_the_run(tmp_path: Path) -
 
 
 def test_a_suite_that_cannot_be_evaluated_fails_the_run(good_and_bad: Path, tmp_path: Path) -> None:
-    """A misspelt column in a row expectation is a broken pipeline, not bad input (needs tasks/quality.py's
+    """A misspelt column in a row expectation is a broken pipeline, not bad input (needs tasks/quality/suites.py's
     handling of expectations that raise)."""
     suites = tmp_path / "expectations"
     shutil.copytree(Settings().expectations, suites)

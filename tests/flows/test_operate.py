@@ -17,10 +17,10 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from flows.ingest_articles import RunFailed
-from tasks.enrich import ENRICHER_VERSION
-from tasks.report import build_docs, write_report
+from tasks.enrich.steps import ENRICHER_VERSION
+from tasks.ops.report import build_docs, write_report
 from tasks.settings import Settings
-from tasks.storage import Warehouse
+from tasks.store.storage import Warehouse
 from tests.conftest import SEEDS
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4

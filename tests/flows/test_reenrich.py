@@ -16,11 +16,12 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks import reenrich as reenrich_module
-from tasks.enrich import COMPONENT_VERSIONS, ENRICHER_VERSION, STEPS, enrich_document
-from tasks.entities import VERSION as ENTITIES_VERSION
+from tasks.enrich.entities import VERSION as ENTITIES_VERSION
+from tasks.enrich.steps import COMPONENT_VERSIONS, ENRICHER_VERSION, STEPS, enrich_document
 from tasks.models import Document, FileRef, Reason, Rejection
-from tasks.reenrich import (
+from tasks.settings import Settings
+from tasks.store import reenrich as reenrich_module
+from tasks.store.reenrich import (
     COMPONENTS,
     STEP_COMPONENTS,
     ReenrichRefused,
@@ -29,8 +30,7 @@ from tasks.reenrich import (
     recompute_closure,
     stale_components,
 )
-from tasks.settings import Settings
-from tasks.storage import Warehouse, reader
+from tasks.store.storage import Warehouse, reader
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "seeds" / "000_30a036b7f4c49258.txt"

@@ -14,9 +14,9 @@ import duckdb
 import pytest
 
 from flows.cli import invoke
+from tasks.ops.sql_console import NotReadOnly, WarehouseFiles, check_read_only, console
 from tasks.settings import Settings
-from tasks.sql_console import NotReadOnly, WarehouseFiles, check_read_only, console
-from tasks.storage import Warehouse
+from tasks.store.storage import Warehouse
 from tests.conftest import SEED_ARTICLE
 
 VIEWS = (

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tasks.enrich import enrich_document
+from tasks.enrich.steps import enrich_document
 from tasks.models import FileRef
-from tasks.parse import parse_file
+from tasks.parse.documents import parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = json.loads((Path(__file__).parent / "seed_000_30a036b7f4c49258.json").read_text(encoding="utf-8"))

@@ -15,9 +15,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tasks.quality import SuiteError, SuiteTotals, Validator
+from tasks.quality.suites import SuiteError, SuiteTotals, Validator
 from tasks.settings import Settings
-from tasks.storage import table_from_rows
+from tasks.store.storage import table_from_rows
 from tests.quality.test_suites import GOOD, good_article
 
 EXPECTATIONS = Settings().expectations
@@ -102,7 +102,7 @@ def test_an_expectation_that_cannot_blame_rows_breaks_the_suite(
     assert getattr(result, other) == ()
     if kind == "errors":  # "label: ExceptionType: message"
         assert entry.split(": ")[1].endswith("Error")
-    # what the validations table stores (tasks/ingest.py dumps details as JSON)
+    # what the validations table stores (tasks/store/ingest.py dumps details as JSON)
     [stored] = json.loads(json.dumps(result.details, ensure_ascii=False, default=str))
     assert stored["kind"] == ("error" if kind == "errors" else "table")
     assert reason in stored["error" if kind == "errors" else "observed"]

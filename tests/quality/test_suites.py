@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tasks.quality import DataDocs, Validator
+from tasks.quality.suites import DataDocs, Validator
 from tasks.settings import Settings
 
 EXPECTATIONS = Settings().expectations

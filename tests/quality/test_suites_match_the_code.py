@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tasks.language import LANGDETECT_CODES
+from tasks.enrich.language import LANGDETECT_CODES
 from tasks.models import FileStatus, Reason
 from tasks.settings import Settings
 

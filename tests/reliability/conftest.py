@@ -17,7 +17,7 @@ from prefect.settings import PREFECT_API_URL
 from prefect.testing.utilities import prefect_test_harness
 
 from tasks.settings import Settings
-from tasks.storage import Warehouse, reader
+from tasks.store.storage import Warehouse, reader
 from tests.conftest import ROOT
 
 

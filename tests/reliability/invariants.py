@@ -7,8 +7,8 @@ import json
 import random
 from pathlib import Path
 
-from tasks.discover import scan
-from tasks.storage import Warehouse
+from tasks.sources.discover import scan
+from tasks.store.storage import Warehouse
 from tests.reliability.conftest import query
 
 SENTENCES = (

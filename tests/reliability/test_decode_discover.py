@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.decode import Decoded, decode_bytes
-from tasks.discover import read_file, scan
 from tasks.models import FileRef, Reason, Rejection
+from tasks.parse.decode import Decoded, decode_bytes
+from tasks.sources.discover import read_file, scan
 
 RUSSIAN = "Правительство объявило о новых мерах поддержки экономики и малого бизнеса в регионах страны."
 JAPANESE = "東京都は来年度の予算案を発表し、子育て支援と防災対策に重点を置く方針を示した。"

@@ -11,7 +11,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.storage import Warehouse
+from tasks.store.storage import Warehouse
 from tests.reliability.invariants import assert_complete, write_good
 
 SQL = Callable[..., list[tuple[Any, ...]]]

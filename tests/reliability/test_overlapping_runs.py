@@ -24,7 +24,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 
-from tasks.storage import Warehouse
+from tasks.store.storage import Warehouse
 from tests.conftest import ROOT
 from tests.reliability.conftest import Child, child_env, flow_command, query
 from tests.reliability.invariants import assert_complete, write_good

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.enrich import enrich_file
+from tasks.enrich.steps import enrich_file
 from tasks.models import FileRef, Reason
 
 SINGLE_ARTICLE = ("txt", "md", "html", "json", "txt.gz")

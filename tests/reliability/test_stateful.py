@@ -4,7 +4,7 @@ The machine changes a source folder with sub-folders (add a good file, edit, cop
 deleted path, touch, corrupt, write the same article text in another format, make a sub-folder unlistable for the
 next run), runs the real flow (in this process) or a child process SIGKILLed at a fault point (``tasks/faults.py``),
 and after every completed run compares the warehouse with the model: the folder as the runs could list it. What a
-file's bytes hold is asked of the real parser (``tasks.parse.parse_file``), so the oracle is "these texts, each
+file's bytes hold is asked of the real parser (``tasks.parse.documents.parse_file``), so the oracle is "these texts, each
 once", not a copy of the pipeline's logic. After a killed run only consistency is checked; the next completed run
 must reach the model.
 
@@ -41,8 +41,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 
 from tasks.faults import POINTS, UNREADABLE_ENV
-from tasks.parse import parse_file
-from tasks.storage import Warehouse
+from tasks.parse.documents import parse_file
+from tasks.store.storage import Warehouse
 from tests.reliability.conftest import Child, query
 from tests.reliability.invariants import GOOD_KINDS, assert_consistent, bad_bytes, good_bytes, kind_of
 

@@ -12,7 +12,7 @@ import pytest
 from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
 
 from tasks.settings import Settings
-from tasks.storage import Warehouse, query
+from tasks.store.storage import Warehouse, query
 from tests.sources.test_s3_source import STORY, put
 
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"

@@ -24,7 +24,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from s3fs.errors import translate_boto_error
 
 from tasks.models import FileRef, Reason, Rejection
-from tasks.sources import (
+from tasks.sources.locations import (
     REDACTED,
     ObjectStoreSource,
     _is_transient,

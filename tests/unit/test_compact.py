@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tasks.compact import batch_count, compact, compact_if_needed
 from tasks.settings import Settings
-from tasks.storage import Warehouse, query, table_from_rows
+from tasks.store.compact import batch_count, compact, compact_if_needed
+from tasks.store.storage import Warehouse, query, table_from_rows
 
 VIEWS = ("articles", "article_versions", "files", "file_status", "quarantine", "validations", "runs")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from tasks.settings import Settings
-from tasks.storage import Warehouse, render_views
+from tasks.store.storage import Warehouse, render_views
 
 DICTIONARY = Path(__file__).resolve().parents[2] / "warehouse" / "README.md"
 VIEWS = ("articles", "article_versions", "entities", "quotes", "near_duplicates", "files", "file_status")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tasks.enrich import enrich_file, enrich_jobs
+from tasks.enrich.steps import enrich_file, enrich_jobs
 from tasks.models import FileRef, Reason
 
 EN = "The government announced on Tuesday that it would raise taxes on fuel to pay for new railway lines."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.entities import countries_of, extract_entities
+from tasks.enrich.entities import countries_of, extract_entities
 
 
 def _kinds(text: str) -> dict[str, str]:

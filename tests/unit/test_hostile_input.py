@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tasks import parse
-from tasks.decode import Decoded, _utf8_repairing_cp1252, decode_bytes, normalise_text
 from tasks.models import Document, Reason, Rejection
-from tasks.parse import Parsed, gunzip, parse_file
+from tasks.parse import documents as parse
+from tasks.parse.decode import Decoded, _utf8_repairing_cp1252, decode_bytes, normalise_text
+from tasks.parse.documents import Parsed, gunzip, parse_file
 
 ENGLISH = "The council approved the budget for the new school after a long debate on Tuesday evening."
 FRENCH = "Le conseil municipal a approuvé le budget de la nouvelle école après un long débat mardi soir."
@@ -211,7 +211,7 @@ _OLD_TRAILING_SPACE = re.compile(r"[ \t\u00a0]+\n")
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(alphabet=" \t\u00a0\nx", max_size=40))
 def test_trailing_space_rule_matches_the_regex_it_replaces(text: str) -> None:
-    from tasks.decode import _TRAILING_SPACE
+    from tasks.parse.decode import _TRAILING_SPACE
 
     assert _TRAILING_SPACE.sub("\n", text) == _OLD_TRAILING_SPACE.sub("\n", text)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.language import (
+from tasks.enrich.language import (
     clean_for_detection,
     detect_language,
     dominant_script,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.metadata import byline_from_text, clean_author, clean_title, dateline_place
+from tasks.enrich.metadata import byline_from_text, clean_author, clean_title, dateline_place
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.entities import extract_entities
-from tasks.fingerprint import MAX_DISTANCE, distance, near_duplicate, simhash
-from tasks.keywords import extract_amounts, extract_keywords
-from tasks.quotes import extract_quotes
+from tasks.enrich.entities import extract_entities
+from tasks.enrich.fingerprint import MAX_DISTANCE, distance, near_duplicate, simhash
+from tasks.enrich.keywords import extract_amounts, extract_keywords
+from tasks.enrich.quotes import extract_quotes
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from tasks import storage
 from tasks.settings import Settings
-from tasks.storage import SCHEMA_BATCH, SCHEMAS, Warehouse, query, refresh_views, sql_literal, table_from_rows
+from tasks.store import storage
+from tasks.store.storage import SCHEMA_BATCH, SCHEMAS, Warehouse, query, refresh_views, sql_literal, table_from_rows
 
 
 def _files_row(path: str, version: int = 1) -> dict[str, object]:

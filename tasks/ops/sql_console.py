@@ -30,7 +30,7 @@ import duckdb
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
-from tasks.storage import Warehouse, render_views, sql_literal
+from tasks.store.storage import Warehouse, render_views, sql_literal
 
 PROTOCOL = "wirehouse"
 READ_ONLY_TYPES = frozenset({duckdb.StatementType.SELECT})

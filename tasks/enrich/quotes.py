@@ -8,7 +8,7 @@ looked for, in order:
    or "X said/wrote … that … “…”";
 3. a pronoun speaker (he, she, they) resolves to the last person named before the quotation.
 
-Speakers that are people found by ``tasks.entities`` are normalised to their full name.
+Speakers that are people found by ``tasks.enrich.entities`` are normalised to their full name.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tasks.entities import PERSON, Entity
+from tasks.enrich.entities import PERSON, Entity
 
 VERSION = "1"
 

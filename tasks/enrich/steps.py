@@ -9,20 +9,20 @@ from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
 
-from tasks import entities as entities_module
-from tasks import fingerprint as fingerprint_module
-from tasks import keywords as keywords_module
-from tasks import language as language_module
-from tasks import quotes as quotes_module
-from tasks.entities import Entity, countries_of, extract_entities
+from tasks.enrich import entities as entities_module
+from tasks.enrich import fingerprint as fingerprint_module
+from tasks.enrich import keywords as keywords_module
+from tasks.enrich import language as language_module
+from tasks.enrich import quotes as quotes_module
+from tasks.enrich.entities import Entity, countries_of, extract_entities
+from tasks.enrich.fingerprint import simhash
+from tasks.enrich.keywords import extract_amounts, extract_keywords
+from tasks.enrich.language import detect_language
+from tasks.enrich.metadata import byline_from_text, clean_author, clean_title, dateline_place, extract_metadata
+from tasks.enrich.quotes import extract_quotes
 from tasks.faults import poison_point
-from tasks.fingerprint import simhash
-from tasks.keywords import extract_amounts, extract_keywords
-from tasks.language import detect_language
-from tasks.metadata import byline_from_text, clean_author, clean_title, dateline_place, extract_metadata
 from tasks.models import Document, FileRef, Reason, Rejection
-from tasks.parse import Parsed, format_of, parse_file
-from tasks.quotes import extract_quotes
+from tasks.parse.documents import Parsed, format_of, parse_file
 
 METADATA_VERSION = "2"
 PARSE_VERSION = "2"
@@ -294,7 +294,7 @@ def enrich_jobs(jobs: list[EnrichJob]) -> list[EnrichOutput]:
     """(format, encoding, article rows, rejections) for each file version; never raises on a file's account.
 
     The unit of work of an enrichment worker: a chunk of files, parsed one by one, then enriched together
-    (``enrich_documents``). Top-level and picklable; it lives here, not in tasks.ingest, so that a spawned
+    (``enrich_documents``). Top-level and picklable; it lives here, not in tasks.store.ingest, so that a spawned
     worker imports only what enrichment needs (no DuckDB or pyarrow: ~60 MB less per worker).
     """
     parsed = [_parse(ref, data, limit) for ref, data, limit in jobs]

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from tasks.discover import DEFAULT_EXCLUDES, Found, _excluded, read_file, scan
 from tasks.models import FileRef, Reason, Rejection
+from tasks.sources.discover import DEFAULT_EXCLUDES, Found, _excluded, read_file, scan
 
 log = logging.getLogger(__name__)
 

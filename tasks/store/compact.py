@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.storage import SCHEMA_BATCH, SCHEMAS, TABLE_FILES, Warehouse, new_batch_id, utc_now
+from tasks.store.storage import SCHEMA_BATCH, SCHEMAS, TABLE_FILES, Warehouse, new_batch_id, utc_now
 
 TARGET_ROWS = 500_000  # rows per compacted file: large enough for DuckDB, small enough to rewrite quickly
 ROW_GROUP = 64_000

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tasks.decode import Decoded, decode_bytes, normalise_text
 from tasks.models import Document, Reason, Rejection
+from tasks.parse.decode import Decoded, decode_bytes, normalise_text
 
 FORMATS = {
     ".txt": "txt",

@@ -1,6 +1,6 @@
 """Enrichment processes that no single file can break: a per-file time budget, and workers that die are replaced.
 
-Work goes to the workers in chunks of files (``tasks.enrich.enrich_jobs``: one component over a whole chunk is
+Work goes to the workers in chunks of files (``tasks.enrich.steps.enrich_jobs``: one component over a whole chunk is
 what keeps enrichment fast). A chunk that raises, outlives the budget of one file, or takes its worker down
 (killed, segfault, out of memory) is retried file by file in fresh workers, each file with the same budget; the
 file that still fails gets a failure output (``timeout``, ``worker_crashed``, ``enrich_error``) and the rest

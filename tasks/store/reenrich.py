@@ -4,9 +4,9 @@ No source file is read. A new generation is built with ``Warehouse.swap_generati
 one rename, so readers see the old warehouse or the new one, never a mix. The caller holds the writer lock.
 
 What is recomputed: the components named (``--only``), else every component whose stored version differs from
-the code's (``tasks.enrich.COMPONENT_VERSIONS``), plus everything computed from them (``recompute_closure``:
+the code's (``tasks.enrich.steps.COMPONENT_VERSIONS``), plus everything computed from them (``recompute_closure``:
 entities, quotes and keywords read the language; entities and quotes are one step). Each row goes through the
-very step functions ingest runs (``tasks.enrich.STEPS``) on the Document ingest enriched (``document_of``: text,
+very step functions ingest runs (``tasks.enrich.steps.STEPS``) on the Document ingest enriched (``document_of``: text,
 title and source fields as stored), so the two cannot drift apart. Only the recomputed components' versions
 change in ``enricher_version``.
 
@@ -17,7 +17,7 @@ What a fresh ingest of the same files would then record, the new generation reco
 * every rewritten row is validated with the articles suite; a failing row moves to its batch's quarantine as
   ``expectation_failed`` (its ``content_articles`` row stays, as ingest keeps it);
 * the ledger row of a file that lost articles gets its ``articles`` count, ``article_id``, status and
-  ``reason_code`` as ``tasks.ingest._settle_file_status`` settles them;
+  ``reason_code`` as ``tasks.store.ingest._settle_file_status`` settles them;
 * ``near_duplicate_of`` is relinked for every article whenever fingerprints were recomputed or the set of landed
   articles changed: batch by batch in landing order, each batch with ``warehouse/sql/near_duplicates.sql``
   against the articles landed before it (and its own earlier ones, in the order ingest enriched them), as
@@ -48,7 +48,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.enrich import (
+from tasks.enrich.fingerprint import MAX_DISTANCE
+from tasks.enrich.pool import IsolatingPool
+from tasks.enrich.steps import (
     COMPONENT_COLUMNS,
     COMPONENT_VERSIONS,
     STEPS,
@@ -57,21 +59,19 @@ from tasks.enrich import (
     no_letters_rejection,
     warm_worker,
 )
-from tasks.fingerprint import MAX_DISTANCE
 from tasks.models import Document, FileRef, FileStatus, Reason, Rejection
-from tasks.pool import IsolatingPool
-from tasks.quality import Validator
-from tasks.storage import SCHEMA_BATCH, SCHEMAS, Warehouse, table_from_rows
+from tasks.quality.suites import Validator
+from tasks.store.storage import SCHEMA_BATCH, SCHEMAS, Warehouse, table_from_rows
 
 COMPONENTS = tuple(COMPONENT_COLUMNS)  # what --only accepts (parse needs the source bytes: not re-runnable)
-# What is computed from what (tasks.enrich's steps): entities, quotes and keywords read the language; entities
+# What is computed from what (tasks.enrich.steps's steps): entities, quotes and keywords read the language; entities
 # and quotes are one step. Fingerprints feed near_duplicate_of, relinked whenever they change.
 DEPENDENTS: dict[str, tuple[str, ...]] = {
     "language": ("entities", "quotes", "keywords"),
     "entities": ("quotes",),
     "quotes": ("entities",),
 }
-# The components each step of tasks.enrich.STEPS writes.
+# The components each step of tasks.enrich.steps.STEPS writes.
 STEP_COMPONENTS: dict[str, tuple[str, ...]] = {
     "language": ("language",),
     "metadata": ("metadata",),
@@ -154,7 +154,7 @@ def source_document(row: dict[str, Any]) -> Document:
 
 def reenrich_rows(rows: list[dict[str, Any]], components: tuple[str, ...], now: datetime) -> list[Output]:
     """Each stored row with ``components``' steps rerun on the Document ingest enriched, or the Rejection a fresh
-    ingest would give it. One step over every row before the next, as ``tasks.enrich.enrich_documents`` runs;
+    ingest would give it. One step over every row before the next, as ``tasks.enrich.steps.enrich_documents`` runs;
     ``components`` must be closed under ``recompute_closure``."""
     wanted = set(components)
     steps = [(name, step) for name, step in STEPS if wanted & set(STEP_COMPONENTS[name])]
@@ -224,7 +224,7 @@ class _Dropped:
 
 @dataclass(frozen=True, slots=True)
 class _Settled:
-    """A file that lost articles: its ledger row as ``tasks.ingest._settle_file_status`` would settle it."""
+    """A file that lost articles: its ledger row as ``tasks.store.ingest._settle_file_status`` would settle it."""
 
     articles: int
     article_id: str | None
@@ -391,7 +391,7 @@ class _Rebuild:
         file_index: int,
         offset: int,
     ) -> int:
-        """Validate recomputed rows as ``tasks.ingest.validate_batch`` does; write those that pass and record the
+        """Validate recomputed rows as ``tasks.store.ingest.validate_batch`` does; write those that pass and record the
         others as ingest would. Returns how many rows were written."""
         rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for stored, output in pairs:

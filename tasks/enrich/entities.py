@@ -351,7 +351,7 @@ def extract_entities(text: str, language: str | None = None) -> list[Entity]:
     """
     places, _ = _gazetteer()
     if language and language != "und":
-        from tasks.keywords import stopwords
+        from tasks.enrich.keywords import stopwords
 
         stop = stopwords(language)
         places = _PlacesWithout(places, stop)

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tasks.storage import Warehouse, query
+from tasks.store.storage import Warehouse, query
 
 PALETTE = ("#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477", "#66aa00", "#b82e2e", "#316395")
 RUNS_SHOWN = 40
@@ -302,7 +302,7 @@ def build_docs(warehouse: Warehouse, sql_dir: Path, expectations_dir: Path, *, v
 
     Returns ``<warehouse>/docs/index.html``. With ``validate=False`` only the stored results are re-rendered.
     """
-    from tasks.quality import DataDocs
+    from tasks.quality.suites import DataDocs
 
     docs = DataDocs(expectations_dir, warehouse.root, warehouse.root / "docs")
     if validate:

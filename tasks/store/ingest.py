@@ -20,13 +20,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.discover import Found
-from tasks.enrich import EnrichJob, EnrichOutput, enrich_jobs
+from tasks.enrich.steps import EnrichJob, EnrichOutput, enrich_jobs
 from tasks.faults import crash_point
 from tasks.models import FileRef, FileStatus, Reason, Rejection
-from tasks.quality import SuiteResult, Validator
-from tasks.sources import LocalSource, Source
-from tasks.storage import SCHEMAS, Warehouse, new_batch_id, reader, table_from_rows, utc_now
+from tasks.quality.suites import SuiteResult, Validator
+from tasks.sources.discover import Found
+from tasks.sources.locations import LocalSource, Source
+from tasks.store.storage import SCHEMAS, Warehouse, new_batch_id, reader, table_from_rows, utc_now
 
 _SCAN_SCHEMA = pa.schema(
     [
@@ -123,7 +123,7 @@ class Ledger:
 
     def link_near_duplicates(self, articles: list[dict[str, Any]]) -> None:
         """Set ``near_duplicate_of`` on new articles whose SimHash is close to a landed or earlier one."""
-        from tasks.fingerprint import MAX_DISTANCE
+        from tasks.enrich.fingerprint import MAX_DISTANCE
 
         rows = [(a["article_id"], a.get("fingerprint"), i) for i, a in enumerate(articles)]
         rows = [r for r in rows if r[1] is not None]

@@ -1,0 +1,1 @@
+"""What an article says: language, metadata, entities, quotes, keywords, fingerprints."""

@@ -1,0 +1,1 @@
+"""What operators use: the read-only SQL console and the run report."""

@@ -1,0 +1,1 @@
+"""Bytes to documents: encodings, formats (text, Markdown, HTML, JSON, JSONL, gzip)."""

@@ -1,0 +1,1 @@
+"""Great Expectations suites over each batch."""

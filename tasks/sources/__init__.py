@@ -1,0 +1,1 @@
+"""Where files come from: local folders and object stores, listing, change detection."""

@@ -1,0 +1,1 @@
+"""The warehouse: tables, the ledger, landing batches, compaction, re-enrichment."""
