@@ -15,7 +15,8 @@ import pyarrow as pa
 from tasks.settings import Settings
 from tasks.sources.discover import scan
 from tasks.store.ingest import Ledger
-from tasks.store.storage import SCHEMAS, Warehouse, new_batch_id, refresh_views, utc_now
+from tasks.store.schema import SCHEMAS
+from tasks.store.storage import Warehouse, new_batch_id, refresh_views, utc_now
 
 LANGUAGES = ("en", "de", "fr", "es", "ru", "zh", "ja", "ar", "pt", "it", "nl", "pl", "ko", "tr", "sv", "uk")
 

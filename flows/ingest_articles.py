@@ -35,7 +35,8 @@ from tasks.sources.locations import (
 )
 from tasks.store.compact import compact_if_needed
 from tasks.store.ingest import Ledger, MapFn, RunInfo, StartedBatch, batches, deletion_rows, run_row
-from tasks.store.storage import Warehouse, new_batch_id, refresh_views, table_from_rows, utc_now
+from tasks.store.schema import table_from_rows
+from tasks.store.storage import Warehouse, new_batch_id, refresh_views, utc_now
 
 T = TypeVar("T")
 # Files per enrichment chunk, the unit a worker enriches component by component (tasks.enrich.steps.enrich_jobs):

@@ -18,7 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.store.storage import SCHEMA_BATCH, SCHEMAS, TABLE_FILES, Warehouse, new_batch_id, utc_now
+from tasks.store.schema import SCHEMAS
+from tasks.store.storage import SCHEMA_BATCH, TABLE_FILES, Warehouse, new_batch_id, utc_now
 
 TARGET_ROWS = 500_000  # rows per compacted file: large enough for DuckDB, small enough to rewrite quickly
 ROW_GROUP = 64_000

@@ -26,7 +26,8 @@ from tasks.models import FileRef, FileStatus, Reason, Rejection
 from tasks.quality.suites import SuiteResult, Validator
 from tasks.sources.discover import Found
 from tasks.sources.locations import LocalSource, Source
-from tasks.store.storage import SCHEMAS, Warehouse, new_batch_id, reader, table_from_rows, utc_now
+from tasks.store.schema import SCHEMAS, table_from_rows
+from tasks.store.storage import Warehouse, new_batch_id, reader, utc_now
 
 _SCAN_SCHEMA = pa.schema(
     [

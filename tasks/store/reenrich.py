@@ -61,7 +61,8 @@ from tasks.enrich.steps import (
 )
 from tasks.models import Document, FileRef, FileStatus, Reason, Rejection
 from tasks.quality.suites import Validator
-from tasks.store.storage import SCHEMA_BATCH, SCHEMAS, Warehouse, table_from_rows
+from tasks.store.schema import SCHEMAS, table_from_rows
+from tasks.store.storage import SCHEMA_BATCH, Warehouse
 
 COMPONENTS = tuple(COMPONENT_COLUMNS)  # what --only accepts (parse needs the source bytes: not re-runnable)
 # What is computed from what (tasks.enrich.steps's steps): entities, quotes and keywords read the language; entities

@@ -17,7 +17,7 @@ import pytest
 
 from tasks.quality.suites import SuiteError, SuiteTotals, Validator
 from tasks.settings import Settings
-from tasks.store.storage import table_from_rows
+from tasks.store.schema import table_from_rows
 from tests.quality.test_suites import GOOD, good_article
 
 EXPECTATIONS = Settings().expectations

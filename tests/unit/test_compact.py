@@ -11,7 +11,8 @@ import pytest
 
 from tasks.settings import Settings
 from tasks.store.compact import batch_count, compact, compact_if_needed
-from tasks.store.storage import Warehouse, query, table_from_rows
+from tasks.store.schema import table_from_rows
+from tasks.store.storage import Warehouse, query
 
 VIEWS = ("articles", "article_versions", "files", "file_status", "quarantine", "validations", "runs")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

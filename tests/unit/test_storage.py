@@ -13,7 +13,8 @@ import pytest
 
 from tasks.settings import Settings
 from tasks.store import storage
-from tasks.store.storage import SCHEMA_BATCH, SCHEMAS, Warehouse, query, refresh_views, sql_literal, table_from_rows
+from tasks.store.schema import SCHEMAS, table_from_rows
+from tasks.store.storage import SCHEMA_BATCH, Warehouse, query, refresh_views, sql_literal
 
 
 def _files_row(path: str, version: int = 1) -> dict[str, object]:
