@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -111,7 +111,9 @@ def build_settings(**overrides: Any) -> Settings:
 
 
 def _require_warehouse(settings: Settings) -> None:
-    if not (settings.warehouse / "data" / "current").exists():
+    from tasks.store.lake import Warehouse
+
+    if not Warehouse.of(settings).exists():
         raise UsageProblem(f"no warehouse at {settings.warehouse}: run `wirehouse run` first")
 
 
@@ -238,7 +240,7 @@ def sql(
     import duckdb
 
     from tasks.ops.sql_console import NotReadOnly, check_read_only, console
-    from tasks.store.storage import Warehouse
+    from tasks.store.lake import Warehouse
 
     try:
         check_read_only(query)
@@ -247,7 +249,7 @@ def sql(
     except duckdb.Error as error:  # not SQL
         raise UsageProblem(one_line(error)) from None
     try:
-        connection = console(Warehouse(settings.warehouse), settings.sql)
+        connection = console(Warehouse.of(settings))
     except (duckdb.Error, OSError) as error:
         raise CommandFailed(f"cannot open the warehouse views: {one_line(error)}") from None
     with connection:
@@ -291,9 +293,9 @@ def status(
     """Recent runs and what the warehouse holds."""
     settings = build_settings(warehouse=warehouse)
     _require_warehouse(settings)
-    from tasks.store.storage import Warehouse, query
+    from tasks.store.lake import Warehouse, query
 
-    with query(Warehouse(settings.warehouse), settings.sql) as connection:
+    with query(Warehouse.of(settings)) as connection:
         runs = connection.execute(
             "SELECT strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started, status, new_files AS new, landed, "
             "duplicates, quarantined, deleted, round(duration_s, 1) AS seconds "
@@ -324,19 +326,18 @@ def status(
         )
 
 
-def _lock_busy(home: Any, waited: float) -> str:
-    return f"another writer holds the lock on {home.root} (waited {waited:g}s): try again later"
-
-
 @contextmanager
-def _writer_lock_timeout(home: Any, settings: Settings) -> Iterator[None]:
-    """The single-writer lock not acquired within lock_timeout_seconds: exit code 1, one line."""
-    from filelock import Timeout
+def _writer_session(settings: Settings) -> Iterator[Any]:
+    """The warehouse's one writer session (tasks.store.writer.writer); another writer past the wait: exit 1, one line."""
+    from tasks.store.lake import Warehouse
+    from tasks.store.writer import WarehouseBusy, writer
 
+    wait = 0 if settings.lock == "skip" else settings.lock_timeout_seconds
     try:
-        yield
-    except Timeout:
-        raise CommandFailed(_lock_busy(home, settings.lock_timeout_seconds)) from None
+        with writer(Warehouse.of(settings), settings.sql, timeout=wait) as session:
+            yield session
+    except WarehouseBusy as busy:
+        raise CommandFailed(f"{busy} (waited {wait:g}s): try again later") from None
 
 
 @app.command()
@@ -353,11 +354,9 @@ def requeue(
     settings = build_settings(warehouse=warehouse)
     _require_warehouse(settings)
     from tasks.store.ingest import requeue_files
-    from tasks.store.storage import Warehouse
 
-    home = Warehouse(settings.warehouse)
-    with _writer_lock_timeout(home, settings):
-        paths = requeue_files(home, settings.sql, Reason(reason), path, lock_timeout=settings.lock_timeout_seconds)
+    with _writer_session(settings) as session:
+        paths = requeue_files(session, settings.sql, Reason(reason), path)
     for source_path in paths[:20]:
         console.print(f"  {source_path}", markup=False, highlight=False)
     more = " (first 20 listed)" if len(paths) > 20 else ""
@@ -366,22 +365,15 @@ def requeue(
 
 @app.command()
 def compact(warehouse: WarehouseOption = None) -> None:
-    """Merge small Parquet batch files into large ones, atomically; query results stay the same."""
+    """DuckLake maintenance: flush inlined rows, merge small files, expire old snapshots; results stay the same."""
     settings = build_settings(warehouse=warehouse)
     _require_warehouse(settings)
-    from filelock import FileLock
-
-    from tasks.store.compact import compact as compact_warehouse
-    from tasks.store.storage import Warehouse, refresh_views
-
-    home = Warehouse(settings.warehouse)
-    with _writer_lock_timeout(home, settings), FileLock(home.lock_path, timeout=settings.lock_timeout_seconds):
-        home.recover()
-        result = compact_warehouse(home)
-        refresh_views(home, settings.sql)
+    with _writer_session(settings) as session:
+        result = session.compact(keep_snapshots=timedelta(days=settings.snapshot_retention_days))
     console.print(
-        f"compacted {result.batches_before} batches into {result.batches_after} "
-        f"({result.files_merged} files merged, {result.files_linked} kept) in {result.seconds:.1f}s"
+        f"compacted {result.files_before} data files into {result.files_after}; "
+        f"{result.snapshots_expired} snapshots older than {settings.snapshot_retention_days:g} days expired "
+        f"in {result.seconds:.1f}s"
     )
 
 
@@ -404,20 +396,13 @@ def reenrich(
         raise UsageProblem(f"unknown component {', '.join(bad)}: choose from {', '.join(COMPONENTS)}")
     settings = build_settings(warehouse=warehouse, workers=workers)
     _require_warehouse(settings)
-    from flows.ingest_articles import warehouse_lock
     from tasks.store.reenrich import ReenrichRefused
     from tasks.store.reenrich import reenrich as reenrich_warehouse
-    from tasks.store.storage import Warehouse, refresh_views
 
-    home = Warehouse(settings.warehouse)
-    with warehouse_lock(home, settings) as acquired:  # the flow's single-writer lock
-        if not acquired:
-            raise CommandFailed(_lock_busy(home, 0 if settings.lock == "skip" else settings.lock_timeout_seconds))
-        home.recover()
-        home.initialise()
+    with _writer_session(settings) as session:
         try:
             result = reenrich_warehouse(
-                home,
+                session,
                 now=datetime.now(UTC),
                 expectations=settings.expectations,
                 sql_dir=settings.sql,
@@ -428,7 +413,6 @@ def reenrich(
             )
         except ReenrichRefused as error:  # a suite cannot judge the rows, or too many would be quarantined
             raise CommandFailed(f"reenrich refused (the warehouse is unchanged): {one_line(error)}") from None
-        refresh_views(home, settings.sql)
     if not result.components:
         console.print("nothing to re-enrich: every stored article has the current component versions")
         return
@@ -508,9 +492,9 @@ def docs(
     settings = build_settings(warehouse=warehouse)
     _require_warehouse(settings)
     from tasks.ops.report import build_docs
-    from tasks.store.storage import Warehouse
+    from tasks.store.lake import Warehouse
 
-    _open(build_docs(Warehouse(settings.warehouse), settings.sql, settings.expectations, validate=validate), open_it)
+    _open(build_docs(Warehouse.of(settings), settings.sql, settings.expectations, validate=validate), open_it)
 
 
 @app.command()
@@ -525,9 +509,9 @@ def report(
     if output is not None and not output.parent.is_dir():
         raise UsageProblem(f"--output: no folder {output.parent}")
     from tasks.ops.report import write_report
-    from tasks.store.storage import Warehouse
+    from tasks.store.lake import Warehouse
 
-    _open(write_report(Warehouse(settings.warehouse), settings.sql, output), open_it)
+    _open(write_report(Warehouse.of(settings), settings.sql, output), open_it)
 
 
 @app.command()

@@ -8,10 +8,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from filelock import FileLock, Timeout
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
@@ -33,10 +33,10 @@ from tasks.sources.locations import (
     source_tag,
     url_credentials,
 )
-from tasks.store.compact import compact_if_needed
 from tasks.store.ingest import Ledger, MapFn, RunInfo, StartedBatch, batches, deletion_rows, run_row
+from tasks.store.lake import Warehouse
 from tasks.store.schema import table_from_rows
-from tasks.store.storage import Warehouse, new_batch_id, refresh_views, utc_now
+from tasks.store.writer import WarehouseBusy, Writer, new_batch_id, utc_now, writer
 
 T = TypeVar("T")
 # Files per enrichment chunk, the unit a worker enriches component by component (tasks.enrich.steps.enrich_jobs):
@@ -157,21 +157,6 @@ def run_ingest(settings: Settings) -> RunSummary:
     return ingest_articles(settings)
 
 
-@contextmanager
-def warehouse_lock(warehouse: Warehouse, settings: Settings) -> Iterator[bool]:
-    """One writer per warehouse: an OS lock (released by the kernel if the holder is killed)."""
-    lock = FileLock(warehouse.lock_path, timeout=0 if settings.lock == "skip" else settings.lock_timeout_seconds)
-    try:
-        lock.acquire()
-    except Timeout:
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        lock.release()
-
-
 def run_name() -> str:
     """The run's name until it is renamed after what it did: the source without credentials."""
     settings = flow_run.parameters.get("settings")
@@ -186,84 +171,87 @@ def ingest_articles(settings: Settings) -> RunSummary:
     started = time.perf_counter()
     started_at = utc_now()
     run_id = str(flow_run.id or f"local-{new_batch_id(started_at)}")
-    warehouse = Warehouse(settings.warehouse)
-    warehouse.root.mkdir(parents=True, exist_ok=True)
-    summary = RunSummary(run_id, warehouse=str(warehouse.db_path))
-    with warehouse_lock(warehouse, settings) as acquired:
-        if not acquired:
-            summary.status = "skipped"
-            waited = "" if settings.lock == "skip" else f" for {settings.lock_timeout_seconds:.0f}s"
-            summary.message = f"another run holds the lock on {warehouse.root}{waited}; skipped (lock={settings.lock})"
-            logger.warning(summary.message)
-            return summary
-        crash_point("after_lock")
-        warehouse.initialise()
-        removed = warehouse.recover()
-        crash_point("after_recover")
-        if removed:
-            logger.warning("recovered from an interrupted run: removed %d uncommitted batch(es)", len(removed))
-        ledger = Ledger(warehouse, settings.sql)
-        try:
-            _mark_crashed_runs(ledger, warehouse)
-            common = {"source": display_location(settings.source), "started_at": started_at}
-            warehouse.commit({"runs": run_row(run_id, status="running", **common)}, batch_id=new_batch_id(utc_now()))
-            try:
-                _ingest(settings, warehouse, ledger, summary, run_id)
-            except BaseException as error:
-                summary.status = "failed"
-                summary.message = redact(f"{type(error).__name__}: {error}")
-                raise
-            finally:
-                crash_point("run_record")
-                summary.seconds = time.perf_counter() - started
-                warehouse.commit(
-                    {
-                        "runs": run_row(
-                            run_id,
-                            status=summary.status,
-                            finished_at=utc_now(),
-                            duration_s=summary.seconds,
-                            flow_run_name=summary.name,
-                            files_seen=summary.files_seen,
-                            new_files=summary.new_files,
-                            landed=summary.landed,
-                            duplicates=summary.duplicates,
-                            quarantined=summary.quarantined,
-                            deferred=summary.deferred,
-                            deleted=summary.deleted,
-                            articles_landed=summary.articles,
-                            rows_quarantined=summary.rows_quarantined,
-                            message=summary.message or None,
-                            **common,
-                        )
-                    },
-                    batch_id=new_batch_id(utc_now()),
-                )
-        finally:
-            ledger.close()
-        compacted = compact_if_needed(warehouse, settings.compact_threshold)
-        if compacted:
-            logger.info(
-                "compacted %d batches into %d in %.1fs",
-                compacted.batches_before,
-                compacted.batches_after,
-                compacted.seconds,
-            )
-        refresh_views(warehouse, settings.sql)
+    warehouse = Warehouse.of(settings)
+    summary = RunSummary(run_id, warehouse=warehouse.location())
+    try:
+        with writer(warehouse, settings.sql, timeout=_lock_wait(settings)) as session:
+            _run(settings, session, summary, run_id, started, started_at)
+    except WarehouseBusy as busy:
+        summary.status = "skipped"
+        waited = "" if settings.lock == "skip" else f" for {settings.lock_timeout_seconds:.0f}s"
+        summary.message = f"{busy}{waited}; skipped (lock={settings.lock})"
+        logger.warning(summary.message)
+        return summary
     _publish(summary, settings)
     if summary.failing_suites:
         raise RunFailed(summary.message)  # "<suite>: <n>/<m> rows failed …" for each failing suite
     return summary
 
 
-def _mark_crashed_runs(ledger: Ledger, warehouse: Warehouse) -> None:
+def _lock_wait(settings: Settings) -> float:
+    return 0 if settings.lock == "skip" else settings.lock_timeout_seconds
+
+
+def _run(
+    settings: Settings, session: Writer, summary: RunSummary, run_id: str, started: float, started_at: datetime
+) -> None:
+    """Inside the writer session: record the run, ingest, record how it ended, compact when files pile up."""
+    logger = get_run_logger()
+    ledger = Ledger(session.connection, settings.sql)
+    _mark_crashed_runs(ledger, session)
+    common = {
+        "source": display_location(settings.source),
+        "started_at": started_at,
+        "snapshot_before": session.snapshot(),  # `ATTACH … (SNAPSHOT_VERSION n)`: the lake as it was before this run
+    }
+    session.commit({"runs": run_row(run_id, status="running", **common)}, batch_id=new_batch_id(utc_now()))
+    try:
+        _ingest(settings, session, ledger, summary, run_id)
+    except BaseException as error:
+        summary.status = "failed"
+        summary.message = redact(f"{type(error).__name__}: {error}")
+        raise
+    finally:
+        crash_point("run_record")
+        summary.seconds = time.perf_counter() - started
+        session.commit(
+            {
+                "runs": run_row(
+                    run_id,
+                    status=summary.status,
+                    finished_at=utc_now(),
+                    duration_s=summary.seconds,
+                    flow_run_name=summary.name,
+                    files_seen=summary.files_seen,
+                    new_files=summary.new_files,
+                    landed=summary.landed,
+                    duplicates=summary.duplicates,
+                    quarantined=summary.quarantined,
+                    deferred=summary.deferred,
+                    deleted=summary.deleted,
+                    articles_landed=summary.articles,
+                    rows_quarantined=summary.rows_quarantined,
+                    message=summary.message or None,
+                    **common,
+                )
+            },
+            batch_id=new_batch_id(utc_now()),
+        )
+    if settings.compact_threshold and session.data_files() >= settings.compact_threshold:
+        compacted = session.compact(keep_snapshots=timedelta(days=settings.snapshot_retention_days))
+        logger.info(
+            "compacted %d data files into %d in %.1fs", compacted.files_before, compacted.files_after, compacted.seconds
+        )
+
+
+def _mark_crashed_runs(ledger: Ledger, session: Writer) -> None:
     stale = ledger.stale_runs()
     if stale:
         rows = [
             {**row, "status": "crashed", "recorded_at": utc_now(), "message": "the run was killed before it finished"}
             for row in stale
         ]
-        warehouse.commit({"runs": table_from_rows("runs", rows)}, batch_id=new_batch_id(utc_now()))
+        session.commit({"runs": table_from_rows("runs", rows)}, batch_id=new_batch_id(utc_now()))
         get_run_logger().warning("marked %d interrupted run(s) as crashed", len(stale))
 
 
@@ -286,7 +274,7 @@ def _storage_options(settings: Settings) -> dict[str, Any]:
     return options | block
 
 
-def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: RunSummary, run_id: str) -> None:
+def _ingest(settings: Settings, session: Writer, ledger: Ledger, summary: RunSummary, run_id: str) -> None:
     logger = get_run_logger()
     if not is_remote(settings.source) and not local_path(settings.source).is_dir():  # an unmounted source
         summary.status = "skipped"
@@ -301,7 +289,7 @@ def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: R
     summary.deferred = changes.deferred
     if changes.deleted.num_rows:
         rows = deletion_rows(changes.deleted, run_id, new_batch_id(utc_now()))
-        warehouse.commit({"files": table_from_rows("files", rows)}, batch_id=rows[0]["batch_id"])
+        session.commit({"files": table_from_rows("files", rows)}, batch_id=rows[0]["batch_id"])
         summary.deleted = len(rows)
         logger.info("deleted: %d files no longer in the source, marked deleted (their data is kept)", len(rows))
     if not changes.pending.num_rows:
@@ -326,7 +314,7 @@ def _ingest(settings: Settings, warehouse: Warehouse, ledger: Ledger, summary: R
             prepared = enrich_batch(opaque(in_flight), info, ledger)
             in_flight = started
             validated = validate(opaque(prepared), validator, run_id)
-            outcome = land(opaque(validated), warehouse)
+            outcome = land(opaque(validated), opaque(session))
             _emit_landed(outcome, settings, run_id, summary)
             summary.landed += outcome.landed
             summary.duplicates += outcome.duplicates

@@ -18,19 +18,19 @@ POISON_ENV = "WIREHOUSE_FAULT_POISON"  # "<marker>=<raise|exit|segfault|hang>,â€
 UNREADABLE_ENV = "WIREHOUSE_FAULT_UNREADABLE"  # comma-separated folders (relative to the source) that fail to list
 
 POINTS = (
-    "after_lock",  # lock held, nothing recovered yet
-    "after_recover",  # orphans removed, before the "running" run record
+    "after_lock",  # writer lock held, the lake not attached yet
+    "after_recover",  # tables and views ready, orphaned files removed, before the "running" run record
     "discover",  # source scanned, before the ledger diff
     "deletions",  # before the deletion rows commit
     "enrich",  # a file read and hashed, before enrichment
     "validate",  # before the batch's Great Expectations suites run
     "keep_original",  # a quarantined original half-copied (temp file written, not renamed)
-    "parquet_write",  # one table of a batch written to staging, the next not yet
-    "before_rename",  # staging complete and fsynced, before the commit rename
-    "after_rename",  # batch committed, before the flow records it
+    "parquet_write",  # inside a DuckLake transaction: one table's data files written, the next table not yet
+    "before_commit",  # every table of the transaction written, COMMIT not yet sent to the catalog
+    "after_commit",  # batch committed, before the flow records it
     "run_record",  # all batches committed, before the run's final record
-    "view_refresh",  # inside the wirehouse.duckdb transaction that rewrites the views
-    "generation_swap",  # compaction: the new generation built, the ``current`` symlink not yet swapped
+    "view_refresh",  # inside the transaction that creates or evolves the tables and views
+    "compaction",  # files merged into new ones, old snapshots not yet expired nor their files deleted
 )
 
 _hits: Counter[str] = Counter()

@@ -29,7 +29,7 @@ from tasks.store.ingest import (
     start_batch,
     validate_batch,
 )
-from tasks.store.storage import Warehouse
+from tasks.store.writer import Writer
 
 
 @task(name="discover", cache_policy=NONE, retries=2, retry_delay_seconds=2)
@@ -99,8 +99,8 @@ def validate(batch: PreparedBatch, validator: Validator, flow_run_id: str) -> Va
 
 
 @task(name="land-batch", cache_policy=NONE, retries=2, retry_delay_seconds=1)
-def land(validated: ValidatedBatch, warehouse: Warehouse) -> BatchOutcome:
-    outcome = land_batch(validated, warehouse)
+def land(validated: ValidatedBatch, session: Writer) -> BatchOutcome:
+    outcome = land_batch(validated, session)
     get_run_logger().info(
         "land: batch %s committed: %d landed, %d duplicates, %d quarantined files, %d articles (%.2fs total)",
         outcome.batch_id,

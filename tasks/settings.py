@@ -31,7 +31,25 @@ class Settings(BaseSettings):
     credentials_block: str | None = Field(
         None, description="name of a Prefect Secret block holding fsspec storage options (JSON); never logged"
     )
-    warehouse: Path = Field(Path("warehouse"), description="where Parquet, the ledger and wirehouse.duckdb live")
+    warehouse: Path = Field(
+        Path("warehouse"), description="the lake's home: its catalog and data by default, the lock, quarantined originals"
+    )
+    catalog: str | None = Field(
+        None,
+        description="DuckLake catalog: none for warehouse/catalog.sqlite, or a PostgreSQL URL (postgresql://…) shared by several machines",
+    )
+    data_path: str | None = Field(
+        None, description="where the lake's Parquet files go: none for warehouse/data/, or a folder or s3:// URL"
+    )
+    data_s3: dict[str, str] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="DuckDB S3 secret options for an s3:// data path (key_id, secret, region, endpoint, url_style, use_ssl); "
+        "none: the AWS credential chain. Never stored or sent to Prefect",
+    )
+    snapshot_retention_days: float = Field(
+        30, ge=0, description="compaction expires snapshots older than this: how far back time travel reaches"
+    )
     expectations: Path = Field(
         PROJECT_ROOT / "expectations", description="hand-written Great Expectations suites, one per table"
     )
@@ -69,7 +87,7 @@ class Settings(BaseSettings):
         None, description="scheduler of an existing Dask cluster (tcp://host:8786); none starts a LocalCluster"
     )
     compact_threshold: int = Field(
-        500, ge=0, description="compact after a run once the live generation holds this many batches (0: never)"
+        200, ge=0, description="compact after a run once the lake's tables hold this many data files (0: never)"
     )
 
     @model_validator(mode="after")

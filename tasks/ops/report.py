@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tasks.store.storage import Warehouse, query
+from tasks.store.lake import Warehouse, query
 
 PALETTE = ("#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477", "#66aa00", "#b82e2e", "#316395")
 RUNS_SHOWN = 40
@@ -51,7 +51,7 @@ def _rows(connection: duckdb.DuckDBPyConnection, statement: str, params: Sequenc
 
 def collect(warehouse: Warehouse, sql_dir: Path) -> ReportData:
     """Run the report queries; optional charts only when their view or column exists."""
-    with query(warehouse, sql_dir) as connection:
+    with query(warehouse) as connection:
         totals = _rows(connection, _sql(sql_dir, "totals"))[0]
         runs = _rows(connection, _sql(sql_dir, "runs"), [RUNS_SHOWN])
         languages = [(r["language"], int(r["articles"])) for r in _rows(connection, _sql(sql_dir, "languages"))]
@@ -306,7 +306,7 @@ def build_docs(warehouse: Warehouse, sql_dir: Path, expectations_dir: Path, *, v
 
     docs = DataDocs(expectations_dir, warehouse.root, warehouse.root / "docs")
     if validate:
-        with query(warehouse, sql_dir) as connection:
+        with query(warehouse) as connection:
             for table in docs.checkpoints:
                 statement = sql_dir / f"docs_{table}.sql"
                 if not statement.exists():

@@ -22,15 +22,9 @@ under the lock), not DuckDB's temporary directory.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any
-
 import duckdb
-from fsspec import AbstractFileSystem
-from fsspec.implementations.local import LocalFileSystem
 
-from tasks.store.storage import Warehouse, render_views, sql_literal
+from tasks.store.lake import Warehouse, sql_literal
 
 PROTOCOL = "wirehouse"
 READ_ONLY_TYPES = frozenset({duckdb.StatementType.SELECT})
@@ -114,80 +108,22 @@ def _explained(query: str, words: list[tuple[int, str]]) -> str:
     return query[rest[0][0] :] if rest else ""
 
 
-class WarehouseFiles(AbstractFileSystem):  # type: ignore[misc]  # fsspec ships no type hints
-    """``wirehouse://<absolute path>``: files under one folder, opened for reading; anything else is refused.
+def lock_down(connection: duckdb.DuckDBPyConnection, allowed: list[str]) -> None:
+    """DuckDB's own settings: external access only to ``allowed`` (the lake's data), then locked.
 
-    Paths are resolved (``..``, symbolic links) before the check, so nothing outside the folder is reachable even
-    through a link inside it.
+    Order matters: the lock comes last, so no statement can undo the rest.
     """
-
-    protocol = (PROTOCOL,)
-    cachable = False  # one instance per warehouse, never shared through fsspec's instance cache
-
-    def __init__(self, root: Path) -> None:
-        super().__init__()
-        self.root = os.path.realpath(root)
-        self._local = LocalFileSystem()
-
-    def _inside(self, path: str) -> str:
-        local: str = self._strip_protocol(path)
-        real = os.path.realpath(local)
-        if real != self.root and not real.startswith(self.root + os.sep):
-            raise PermissionError(f"outside the warehouse data folder: {path}")
-        return local
-
-    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> Any:
-        return self._local.ls(self._inside(path), detail=detail)
-
-    def info(self, path: str, **kwargs: Any) -> Any:
-        return self._local.info(self._inside(path))
-
-    def modified(self, path: str) -> Any:
-        return self._local.modified(self._inside(path))
-
-    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
-        if mode != "rb":
-            raise PermissionError(f"the warehouse is read-only here (mode {mode!r}): {path}")
-        return self._local._open(self._inside(path), mode="rb")
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError("the warehouse is read-only here")
-
-    mkdir = makedirs = rmdir = rm = rm_file = _rm = mv = cp_file = copy = put_file = pipe_file = touch = _refuse
-
-
-def data_url(warehouse: Warehouse) -> str:
-    """The warehouse's data folder as the console's file system names it (with a trailing slash)."""
-    return f"{PROTOCOL}://{warehouse.data.as_posix()}/"
-
-
-def render_console_views(sql_dir: Path, warehouse: Warehouse) -> str:
-    """views.sql over ``wirehouse://`` paths."""
-    return render_views(sql_dir, warehouse, scheme=f"{PROTOCOL}://")
-
-
-def lock_down(connection: duckdb.DuckDBPyConnection, allowed_directory: str) -> None:
-    """DuckDB's own settings: no local file system, external access only to ``allowed_directory``, locked.
-
-    Order matters: external access goes off while the local file system is still on (DuckDB checks its
-    temporary directory then), and the lock comes last.
-    """
-    connection.execute(f"SET allowed_directories = [{sql_literal(allowed_directory)}]")
+    listed = ", ".join(sql_literal(path) for path in allowed)
+    connection.execute(f"SET allowed_directories = [{listed}]")
     connection.execute("SET enable_external_access = false")
-    connection.execute("SET disabled_filesystems = 'LocalFileSystem'")
     connection.execute("SET lock_configuration = true")
 
 
-def console(warehouse: Warehouse, sql_dir: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the warehouse views, for user queries: it can read the warehouse data, nothing else.
-
-    Never touches ``wirehouse.duckdb`` (so it never blocks, or waits for, a writer).
-    """
-    connection = duckdb.connect()
+def console(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached read-only, for user queries: it reads the lake, nothing else."""
+    connection = warehouse.connect(read_only=True)
     try:
-        connection.register_filesystem(WarehouseFiles(warehouse.data))
-        connection.execute(render_console_views(sql_dir, warehouse)).fetchall()
-        lock_down(connection, data_url(warehouse))
+        lock_down(connection, [warehouse.data_url])
     except BaseException:
         connection.close()
         raise

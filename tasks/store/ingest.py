@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -26,8 +27,9 @@ from tasks.models import FileRef, FileStatus, Reason, Rejection
 from tasks.quality.suites import SuiteResult, Validator
 from tasks.sources.discover import Found
 from tasks.sources.locations import LocalSource, Source
+from tasks.store.lake import LAKE
 from tasks.store.schema import SCHEMAS, table_from_rows
-from tasks.store.storage import Warehouse, new_batch_id, reader, utc_now
+from tasks.store.writer import Writer, new_batch_id, utc_now
 
 _SCAN_SCHEMA = pa.schema(
     [
@@ -56,18 +58,23 @@ class Changes:
 
 
 class Ledger:
-    """The warehouse's committed state, queried in an in-memory DuckDB (never locks wirehouse.duckdb)."""
+    """The warehouse's committed state, as the writer session sees it (its own commits included).
 
-    def __init__(self, warehouse: Warehouse, sql_dir: Path) -> None:
+    Each query runs on a cursor of its own, so the ledger is safe to use from the flow's task threads.
+    """
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
         self.sql_dir = sql_dir
-        self.connection = reader(warehouse, sql_dir)
-        # Flat memory whatever the warehouse's size: the ledger's queries stream Parquet and build small
-        # hash tables, so DuckDB needs neither its file cache nor its default of 80% of RAM.
-        self.connection.execute("SET enable_external_file_cache = false; SET memory_limit = '512MB'")
+        self.connection = connection
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = self.connection.cursor()
+        cursor.execute(f"USE {LAKE}")
+        return cursor
 
     def _query(self, name: str, **tables: pa.Table) -> pa.Table:
         """Run warehouse/sql/<name>.sql with ``tables`` registered, on a cursor of its own (thread-safe)."""
-        cursor = self.connection.cursor()
+        cursor = self.cursor()
         try:
             for table_name, table in tables.items():
                 cursor.register(table_name, table)
@@ -76,7 +83,7 @@ class Ledger:
             cursor.close()
 
     def close(self) -> None:
-        self.connection.close()
+        """Nothing to release: the connection belongs to the writer session."""
 
     def changes(self, found: Iterable[Found], *, now_ns: int, min_age_ns: int) -> Changes:
         unlisted: list[str] = []
@@ -134,7 +141,7 @@ class Ledger:
             {"article_id": [r[0] for r in rows], "fingerprint": [r[1] for r in rows], "position": [r[2] for r in rows]},
             schema=pa.schema([("article_id", pa.string()), ("fingerprint", pa.int64()), ("position", pa.int64())]),
         )
-        cursor = self.connection.cursor()
+        cursor = self.cursor()
         try:
             cursor.register("new_fingerprints", table)
             sql = (self.sql_dir / "near_duplicates.sql").read_text(encoding="utf-8")
@@ -590,10 +597,10 @@ class BatchOutcome:
     unchanged: int = 0  # touched files whose bytes had not changed
 
 
-def land_batch(validated: ValidatedBatch, warehouse: Warehouse) -> BatchOutcome:
-    """Keep quarantined originals, then commit every table of the batch in one rename."""
+def land_batch(validated: ValidatedBatch, session: Writer) -> BatchOutcome:
+    """Keep quarantined originals, then commit every table of the batch in one DuckLake transaction."""
     batch = validated.prepared
-    kept: dict[str, str] = {path: warehouse.keep_original(data) for path, data in batch.originals.items()}
+    kept: dict[str, str] = {path: session.warehouse.keep_original(data) for path, data in batch.originals.items()}
     for row in batch.quarantine:
         row["kept_as"] = kept.get(row["source_path"])
     articles = table_from_rows("articles", batch.articles)
@@ -606,8 +613,8 @@ def land_batch(validated: ValidatedBatch, warehouse: Warehouse) -> BatchOutcome:
         "quarantine": table_from_rows("quarantine", batch.quarantine),
         "validations": table_from_rows("validations", validated.validations),
     }
-    warehouse.commit({k: v for k, v in tables.items() if v.num_rows}, batch_id=batch.batch_id)
-    crash_point("after_rename")
+    session.commit(tables, batch_id=batch.batch_id)
+    crash_point("after_commit")
     status = Counter(row["status"] for row in batch.files)
     return BatchOutcome(
         batch_id=batch.batch_id,
@@ -654,43 +661,36 @@ def run_row(flow_run_id: str, **values: Any) -> pa.Table:
     return table_from_rows("runs", [row])
 
 
-def requeue_files(
-    warehouse: Warehouse, sql_dir: Path, reason: Reason, path_glob: str | None, *, lock_timeout: float
-) -> list[str]:
+def requeue_files(session: Writer, sql_dir: Path, reason: Reason, path_glob: str | None) -> list[str]:
     """Mark the files quarantined with ``reason`` so the next run reads them again; returns their paths.
 
     Exactly once stays intact: each gets one ``requeued`` ledger row at the next file_version (like a
     deletion row), which discovery treats as changed; the re-read lands as the version after that.
-    Runs under the warehouse lock, so it never interleaves with a run's commits.
+    Runs in a writer session, so it never interleaves with a run's commits.
     """
-    from filelock import FileLock
-
-    with FileLock(warehouse.lock_path, timeout=lock_timeout):
-        ledger = Ledger(warehouse, sql_dir)
-        try:
-            cursor = ledger.connection.cursor()
-            statement = (sql_dir / "requeue_candidates.sql").read_text(encoding="utf-8")
-            cursor.execute(statement, {"reason": reason.value, "path": path_glob})
-            columns = [d[0] for d in cursor.description or []]
-            rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
-            cursor.close()
-        finally:
-            ledger.close()
-        if not rows:
-            return []
-        now = utc_now()
-        batch_id = new_batch_id(now)
-        records = [
-            {
-                **row,
-                "status": FileStatus.REQUEUED.value,
-                "reason_code": reason.value,
-                "articles": 0,
-                "flow_run_id": "requeue",
-                "batch_id": batch_id,
-                "recorded_at": now,
-            }
-            for row in rows
-        ]
-        warehouse.commit({"files": table_from_rows("files", records)}, batch_id=batch_id)
+    cursor = session.cursor()
+    try:
+        statement = (sql_dir / "requeue_candidates.sql").read_text(encoding="utf-8")
+        cursor.execute(statement, {"reason": reason.value, "path": path_glob})
+        columns = [d[0] for d in cursor.description or []]
+        rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+    finally:
+        cursor.close()
+    if not rows:
+        return []
+    now = utc_now()
+    batch_id = new_batch_id(now)
+    records = [
+        {
+            **row,
+            "status": FileStatus.REQUEUED.value,
+            "reason_code": reason.value,
+            "articles": 0,
+            "flow_run_id": "requeue",
+            "batch_id": batch_id,
+            "recorded_at": now,
+        }
+        for row in rows
+    ]
+    session.commit({"files": table_from_rows("files", records)}, batch_id=batch_id)
     return [row["source_path"] for row in rows]

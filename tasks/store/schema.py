@@ -168,9 +168,22 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("articles_landed", pa.int64()),
             ("rows_quarantined", pa.int64()),
             ("message", pa.string()),
+            ("snapshot_before", pa.int64()),  # the lake's snapshot when the run began: ATTACH … (SNAPSHOT_VERSION n)
             ("recorded_at", _TS),
         ]
     ),
+}
+
+
+# Each schema's table in the lake. The raw history of articles and run records is kept under these names;
+# `articles` and `runs` are views over them (warehouse/sql/views.sql).
+TABLES = {
+    "articles": "article_versions",
+    "files": "files",
+    "content_articles": "content_articles",
+    "quarantine": "quarantine",
+    "validations": "validations",
+    "runs": "run_records",
 }
 
 

@@ -1,32 +1,10 @@
--- The warehouse's views: the single source of their definitions.
--- '{data}' is replaced by the live data folder (quoted by tasks.storage.sql_literal).
--- Every committed batch is a directory batch=<id>/ holding any of the tables' Parquet files;
--- globs pick up new batches without recreating anything.
-
--- The ledger: one row per source file version seen (and one per deletion).
-CREATE OR REPLACE VIEW files AS
-SELECT * FROM read_parquet('{data}/batch=*/files.parquet', union_by_name = true, hive_partitioning = false);
-
--- Every landed article version, history included.
-CREATE OR REPLACE VIEW article_versions AS
-SELECT * FROM read_parquet('{data}/batch=*/articles.parquet', union_by_name = true, hive_partitioning = false);
-
--- Articles an enriched content (by hash) yields that did not land from it: they had landed from another path
--- (a bundle repeating them) or from another file of the same batch. What landed from it is in article_versions.
-CREATE OR REPLACE VIEW content_articles AS
-SELECT * FROM read_parquet('{data}/batch=*/content_articles.parquet', union_by_name = true, hive_partitioning = false);
-
--- Rejected files and rows, with a stable reason_code.
-CREATE OR REPLACE VIEW quarantine AS
-SELECT * FROM read_parquet('{data}/batch=*/quarantine.parquet', union_by_name = true, hive_partitioning = false);
-
--- One row per Great Expectations validation result.
-CREATE OR REPLACE VIEW validations AS
-SELECT * FROM read_parquet('{data}/batch=*/validations.parquet', union_by_name = true, hive_partitioning = false);
+-- The warehouse's views, stored in the lake's catalog: any client that attaches the lake sees them.
+-- The tables (article_versions, files, content_articles, quarantine, validations, run_records) are created from
+-- the Arrow schemas in tasks/store/schema.py; a writer session re-runs this file whenever it changes.
 
 -- One row per flow run: its latest record ('running' until it finishes; 'crashed' if it never did).
 CREATE OR REPLACE VIEW runs AS
-SELECT * FROM read_parquet('{data}/batch=*/runs.parquet', union_by_name = true, hive_partitioning = false)
+SELECT * FROM run_records
 QUALIFY row_number() OVER (PARTITION BY flow_run_id ORDER BY recorded_at DESC) = 1;
 
 -- Where each source path stands now.

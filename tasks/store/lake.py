@@ -1,0 +1,275 @@
+"""The warehouse is a DuckLake: Parquet data files, a catalog in a SQL database, one snapshot per commit.
+
+Layout of the embedded default (everything under ``warehouse/``)::
+
+    catalog.sqlite                  the DuckLake catalog: tables, views, snapshots, which data files hold what
+    data/main/<table>/*.parquet     data files (DuckLake's own naming); small commits stay inlined in the catalog
+    quarantine/<sha256[:2]>/<sha>   original bytes of quarantined files
+    attach.sql                      ``duckdb -init warehouse/attach.sql``: the CLI with the lake attached read-only
+    .extensions/                    the DuckDB extensions, linked from their installed Python packages
+
+The catalog may instead live in PostgreSQL (``WIREHOUSE_CATALOG=postgresql://…``) and the data on any
+DuckDB file system (``WIREHOUSE_DATA_PATH=s3://bucket/prefix/``). A SQLite catalog rather than a DuckDB file:
+a DuckDB-file catalog is locked by its writer, so no reader could attach while a run writes (measured).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import uuid4
+
+import duckdb
+
+from tasks.faults import crash_point
+
+if TYPE_CHECKING:
+    from tasks.settings import Settings
+
+LAKE = "lake"  # the alias the lake is attached under, in every connection wirehouse opens
+# DuckDB extension → the name LOAD expects its file under (the entry point it exports).
+EXTENSIONS = {"ducklake": "ducklake", "sqlite": "sqlite_scanner", "postgres": "postgres_scanner", "httpfs": "httpfs"}
+READER_MEMORY = "512MB"  # ledger and console queries stream Parquet and build small hash tables
+
+
+def sql_literal(value: str) -> str:
+    """The one place a string becomes SQL text: single-quoted, quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _is_postgres(catalog: str) -> bool:
+    return catalog.startswith(("postgres:", "postgresql:", "postgres://", "postgresql://"))
+
+
+def _is_remote(location: str) -> bool:
+    return "://" in location and not location.startswith("file://")
+
+
+@dataclass(frozen=True, slots=True)
+class Warehouse:
+    """Where one lake lives; creating one touches nothing.
+
+    ``root`` is always a local folder (the lock, quarantined originals, the extension links, ``attach.sql``);
+    ``catalog`` and ``data_path`` default to inside it.
+    """
+
+    root: Path
+    catalog: str | None = None  # None: root/catalog.sqlite; else "postgresql://…", "postgres:dbname=…", a .sqlite path
+    data_path: str | None = None  # None: root/data/; else a folder or s3:// (gs://, az://) URL
+    s3: dict[str, str] = field(default_factory=dict)  # DuckDB S3 secret options (endpoint, url_style, use_ssl, …)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root).absolute())
+
+    @classmethod
+    def of(cls, settings: Settings) -> Warehouse:
+        return cls(settings.warehouse, settings.catalog, settings.data_path, dict(settings.data_s3))
+
+    @property
+    def kept(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / ".wirehouse.lock"
+
+    @property
+    def attach_script(self) -> Path:
+        return self.root / "attach.sql"
+
+    @property
+    def extension_dir(self) -> Path:
+        return self.root / ".extensions"
+
+    @property
+    def catalog_path(self) -> Path | None:
+        """The SQLite catalog file, when the catalog is one."""
+        if self.catalog is None:
+            return self.root / "catalog.sqlite"
+        return None if _is_postgres(self.catalog) else Path(self.catalog.removeprefix("sqlite:")).absolute()
+
+    @property
+    def is_shared(self) -> bool:
+        """The catalog is a server several machines write to: the writer lock must live there too."""
+        return self.catalog is not None and _is_postgres(self.catalog)
+
+    @property
+    def data_url(self) -> str:
+        if self.data_path is None:
+            return (self.root / "data").as_posix() + "/"
+        if _is_remote(self.data_path):
+            return self.data_path.rstrip("/") + "/"
+        return Path(self.data_path.removeprefix("file://")).absolute().as_posix() + "/"
+
+    @property
+    def local_data(self) -> Path | None:
+        return None if _is_remote(self.data_url) else Path(self.data_url)
+
+    @property
+    def postgres_dsn(self) -> str | None:
+        """The catalog's libpq connection string (a URL or ``key=value`` pairs)."""
+        if self.catalog is None or not _is_postgres(self.catalog):
+            return None
+        return self.catalog if "://" in self.catalog else self.catalog.removeprefix("postgres:")
+
+    def location(self) -> str:
+        """The ``ducklake:`` URI ATTACH takes."""
+        if self.postgres_dsn is not None:
+            return f"ducklake:postgres:{self.postgres_dsn}"
+        assert self.catalog_path is not None
+        return f"ducklake:sqlite:{self.catalog_path.as_posix()}"
+
+    def exists(self) -> bool:
+        """A lake was created here (for a server catalog: assume so; attaching tells)."""
+        path = self.catalog_path
+        return path is None or path.exists()
+
+    def attach_sql(
+        self, *, read_only: bool, snapshot: int | None = None, inlining: int | None = None, alias: str = LAKE
+    ) -> str:
+        options = [f"DATA_PATH {sql_literal(self.data_url)}"]
+        if inlining is not None:
+            options.append(f"DATA_INLINING_ROW_LIMIT {int(inlining)}")
+        if read_only:
+            options.append("READ_ONLY")
+        if snapshot is not None:
+            options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+        return f"ATTACH {sql_literal(self.location())} AS {alias} ({', '.join(options)})"
+
+    def setup_sql(self) -> list[str]:
+        """Statements that make a fresh DuckDB able to attach this lake offline."""
+        statements = [
+            "SET autoinstall_known_extensions = false",
+            "SET autoload_known_extensions = false",
+            f"SET extension_directory = {sql_literal(self.extension_dir.as_posix())}",
+            "LOAD ducklake",
+            "LOAD postgres" if self.is_shared else "LOAD sqlite",
+        ]
+        if _is_remote(self.data_url):
+            statements.append("LOAD httpfs")
+            if self.s3:
+                options = ", ".join(f"{key.upper()} {sql_literal(value)}" for key, value in sorted(self.s3.items()))
+                statements.append(f"CREATE OR REPLACE SECRET wirehouse_s3 (TYPE s3, {options})")
+            else:
+                statements.append("CREATE OR REPLACE SECRET wirehouse_s3 (TYPE s3, PROVIDER credential_chain)")
+        return statements
+
+    def link_extensions(self) -> Path:
+        """Lay the extension files of the installed ``duckdb-extension-*`` packages out as DuckDB looks for them.
+
+        ``<dir>/v<version>/<platform>/<entry point>.duckdb_extension``: the Python client and the CLI then
+        ``LOAD`` them by name, with no download. Links, so the folder costs nothing; rebuilt when missing.
+        """
+        version = f"v{duckdb.__version__}"
+        with duckdb.connect() as probe:
+            row = probe.execute("PRAGMA platform").fetchone()
+        assert row is not None
+        folder = self.extension_dir / version / str(row[0])
+        for package, entry_point in EXTENSIONS.items():
+            target = folder / f"{entry_point}.duckdb_extension"
+            if target.exists():
+                continue
+            spec = importlib.util.find_spec(f"duckdb_extension_{package}")
+            if spec is None or spec.origin is None:
+                raise RuntimeError(f"the duckdb-extension-{package}=={duckdb.__version__} package is not installed")
+            built = Path(spec.origin).parent / "extensions" / version / f"{package}.duckdb_extension"
+            if not built.is_file():
+                raise RuntimeError(f"{built} is missing: duckdb-extension-{package} must match duckdb {version}")
+            folder.mkdir(parents=True, exist_ok=True)
+            link = folder / f".{entry_point}-{uuid4().hex[:8]}"
+            link.symlink_to(built)
+            os.replace(link, target)
+        return folder
+
+    def connect(
+        self,
+        *,
+        read_only: bool = True,
+        snapshot: int | None = None,
+        memory_limit: str | None = READER_MEMORY,
+        inlining: int | None = None,
+    ) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB with the lake attached as ``lake`` and selected (``USE lake``).
+
+        Read-only connections see the last committed snapshot (or ``snapshot``) and never block a writer.
+        """
+        if read_only and not self.exists():
+            raise FileNotFoundError(f"no warehouse at {self.root} (run `wirehouse run` first)")
+        self.link_extensions()
+        connection = duckdb.connect()
+        try:
+            if memory_limit:
+                connection.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+            connection.execute("SET enable_external_file_cache = false")
+            for statement in self.setup_sql():
+                connection.execute(statement)
+            if not read_only and self.catalog_path is not None:
+                self.catalog_path.parent.mkdir(parents=True, exist_ok=True)
+            if not read_only and self.local_data is not None:
+                self.local_data.mkdir(parents=True, exist_ok=True)
+            connection.execute(self.attach_sql(read_only=read_only, snapshot=snapshot, inlining=inlining))
+            connection.execute(f"USE {LAKE}")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def write_attach_script(self) -> Path:
+        """``attach.sql`` for the DuckDB CLI: ``.venv/bin/duckdb -init warehouse/attach.sql`` (read-only)."""
+        lines = [
+            "-- The wirehouse lake, read-only, for the DuckDB CLI: duckdb -init warehouse/attach.sql",
+            *[f"{statement};" for statement in self.setup_sql() if "SECRET" not in statement],
+            f"{self.attach_sql(read_only=True)};",
+            f"USE {LAKE};",
+        ]
+        text = "\n".join(lines) + "\n"
+        if not self.attach_script.exists() or self.attach_script.read_text(encoding="utf-8") != text:
+            tmp = self.root / f".attach-{uuid4().hex[:8]}.tmp"
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self.attach_script)
+        return self.attach_script
+
+    def keep_original(self, data: bytes) -> str:
+        """Store a quarantined file's bytes by content hash (idempotent); return the path relative to root."""
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.kept / digest[:2] / digest
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.parent / f".tmp-{uuid4().hex}"
+            tmp.write_bytes(data)
+            _fsync(tmp)
+            crash_point("keep_original")
+            os.replace(tmp, path)
+        return path.relative_to(self.root).as_posix()
+
+    def remove_partial_originals(self) -> list[str]:
+        """Temp files a killed writer left while keeping an original (never referenced by any row)."""
+        removed = []
+        for tmp in self.kept.glob("**/.tmp-*"):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp.name)
+        return removed
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def query(warehouse: Warehouse, *, snapshot: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The lake read-only (at ``snapshot``, else the latest): never blocks a writer, sees only committed data."""
+    connection = warehouse.connect(read_only=True, snapshot=snapshot)
+    try:
+        yield connection
+    finally:
+        connection.close()
