@@ -237,7 +237,7 @@ def _run(
             },
             batch_id=new_batch_id(utc_now()),
         )
-    if settings.compact_threshold and session.data_files() >= settings.compact_threshold:
+    if settings.compact_threshold and session.compaction_debt() >= settings.compact_threshold:
         compacted = session.compact(keep_snapshots=timedelta(days=settings.snapshot_retention_days))
         logger.info(
             "compacted %d data files into %d in %.1fs", compacted.files_before, compacted.files_after, compacted.seconds

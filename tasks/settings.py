@@ -32,7 +32,8 @@ class Settings(BaseSettings):
         None, description="name of a Prefect Secret block holding fsspec storage options (JSON); never logged"
     )
     warehouse: Path = Field(
-        Path("warehouse"), description="the lake's home: its catalog and data by default, the lock, quarantined originals"
+        Path("warehouse"),
+        description="the lake's home: its catalog and data by default, the lock, quarantined originals",
     )
     catalog: str | None = Field(
         None,
@@ -87,7 +88,9 @@ class Settings(BaseSettings):
         None, description="scheduler of an existing Dask cluster (tcp://host:8786); none starts a LocalCluster"
     )
     compact_threshold: int = Field(
-        200, ge=0, description="compact after a run once the lake's tables hold this many data files (0: never)"
+        200,
+        ge=0,
+        description="compact after a run once the lake holds this many data files and inlined commits (0: never)",
     )
 
     @model_validator(mode="after")

@@ -1,29 +1,41 @@
-"""Text → LanguageResult with langdetect, made deterministic, script-aware and safe on odd input.
+"""Text → LanguageResult: langdetect for articles, the script where it names the language, a second detector
+for short texts and for languages langdetect does not know; deterministic and safe on odd input.
 
-langdetect stays the engine; around it:
+Around langdetect (the engine for articles):
 
 * noise (URLs, e-mail addresses, handles, code-ish tokens, numbers) is stripped before detection;
 * long texts are detected on a sample of paragraphs spread over the text (steadier and cheaper);
-* the writing system (``script``) is counted with regexes, and an answer that is impossible for the
-  script (Cyrillic text "detected" as ``en``, Han text as ``no``) is replaced by the best alternative
-  the script allows, or by ``und``;
+* the writing system (``script``) comes from Unicode data (``tasks.enrich.scripts``). A script that only one
+  language we can name is written in decides alone (Armenian → hy, Hangul → ko, Thai → th); otherwise every
+  answer must be a language written in the script (CLDR), so Armenian text is never "et" and Han text never
+  "no": the best answer the script allows wins, or ``und``;
 * in text written mostly in a non-Latin script, Latin-script words (names, brands) are dropped first;
+* short texts (under ``SHORT_LETTERS`` letters: titles, one-liners), where langdetect's n-gram profiles guess,
+  are answered by py3langid (its model ships in its wheel), backed by langdetect when both agree;
+* articles in languages langdetect does not have (Icelandic, Zulu, Serbian, Basque…) are caught by a second
+  opinion from py3langid on the sample, taken only when it is near certain (its probabilities are calibrated:
+  ≥ 0.9 was right 99.8% of the time on the UI-message check in tests/unit/test_language_short.py);
 * ``und`` with a reason instead of a confident wrong answer when the top probability is low;
 * mixed-language texts: when the whole-text answer is unsure, or paragraphs change script, groups of
   consecutive paragraphs are detected separately → ``languages`` (code, share of paragraphs) and the
   main language is the one with the largest share (ties: the one that comes first).
+
+``detector`` says which one answered: ``langdetect``, ``script`` or ``py3langid``.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from typing import Any
 
+import regex
 from langdetect.lang_detect_exception import LangDetectException
 
-VERSION = "3"
+from tasks.enrich.scripts import KANA, likely_language, script_counts, scripts_of_language
+
+VERSION = "4"
 
 # Everything langdetect 1.0.9 can answer, with zh-cn/zh-tw folded into zh.
 LANGDETECT_CODES = frozenset(
@@ -87,6 +99,10 @@ LANGDETECT_CODES = frozenset(
 
 MIN_CONFIDENCE = 0.75  # tuned on ../shared/corpora (see README "Enrichment quality"): below it, "und"
 MIN_LETTERS = 3  # fewer letters carry no language signal at all
+SHORT_LETTERS = 100  # below this many letters (titles, one-liners) langdetect guesses: py3langid answers
+SHORT_MIN_CONFIDENCE = 0.2  # short texts: below it py3langid was wrong 3 times in 4 on the UI-message check
+SECOND_OPINION = 0.9  # articles: py3langid overrules langdetect only this sure (right 99.8% of the time there)
+_SECOND_OPINION_CHARS = 500  # py3langid walks the text byte by byte in Python: this much settles it
 MIN_LETTER_SHARE = 0.15  # text that is mostly digits and punctuation (CSV, logs) has no language
 MULTILINGUAL_SHARE = 0.2  # a second language counts when it holds at least this share of paragraphs
 _SAMPLE_CHARS = 1500  # measured on the corpus: answers hold down to here; langdetect costs grow with length
@@ -113,49 +129,10 @@ def _letters(text: str) -> int:
     return len(_NON_LETTERS.sub("", text))  # one pass, no list of matches
 
 
-# Writing systems by Unicode block; letters outside all of them count as "Other".
-SCRIPTS: dict[str, str] = {
-    "Latin": "A-Za-z\u00c0-\u024f\u1e00-\u1eff",
-    "Cyrillic": "\u0400-\u052f",
-    "Greek": "\u0370-\u03ff\u1f00-\u1fff",
-    "Arabic": "\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff",
-    "Hebrew": "\u0590-\u05ff",
-    "Devanagari": "\u0900-\u097f",
-    "Bengali": "\u0980-\u09ff",
-    "Gurmukhi": "\u0a00-\u0a7f",
-    "Gujarati": "\u0a80-\u0aff",
-    "Tamil": "\u0b80-\u0bff",
-    "Telugu": "\u0c00-\u0c7f",
-    "Kannada": "\u0c80-\u0cff",
-    "Malayalam": "\u0d00-\u0d7f",
-    "Thai": "\u0e00-\u0e7f",
-    "Hangul": "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f",
-    "Kana": "\u3040-\u30ff\u31f0-\u31ff",
-    "Han": "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",
-}
-_SCRIPT_RE = {name: re.compile(f"[{chars}]") for name, chars in SCRIPTS.items()}
-_LATIN_WORD = re.compile(f"[{SCRIPTS['Latin']}]+")
-
-# The scripts each answer may be written in (Japanese: kana with or without Han).
-_LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
-    **{code: frozenset({"Latin"}) for code in LANGDETECT_CODES},
-    **{code: frozenset({"Cyrillic"}) for code in ("bg", "mk", "ru", "uk")},
-    "el": frozenset({"Greek"}),
-    **{code: frozenset({"Arabic"}) for code in ("ar", "fa", "ur")},
-    "he": frozenset({"Hebrew"}),
-    **{code: frozenset({"Devanagari"}) for code in ("hi", "mr", "ne")},
-    "bn": frozenset({"Bengali"}),
-    "pa": frozenset({"Gurmukhi"}),
-    "gu": frozenset({"Gujarati"}),
-    "ta": frozenset({"Tamil"}),
-    "te": frozenset({"Telugu"}),
-    "kn": frozenset({"Kannada"}),
-    "ml": frozenset({"Malayalam"}),
-    "th": frozenset({"Thai"}),
-    "ko": frozenset({"Hangul"}),  # modern Korean without Hangul does not occur
-    "ja": frozenset({"Kana", "Han"}),
-    "zh": frozenset({"Han"}),
-}
+_LATIN_WORD = regex.compile(r"\p{sc=Latin}+")
+DETECTORS = ("langdetect", "script", "py3langid")
+# Korean news is written in Hangul (CLDR also lists Han for it): Han text's "ko" share is no sign of Korean.
+_SCRIPTS_IN_USE = {"ko": frozenset({"Hangul"})}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +146,7 @@ class LanguageResult:
     languages: tuple[tuple[str, float], ...] = ()  # (code, share of paragraphs), largest first
     is_multilingual: bool = False
     corrected: str | None = None  # what langdetect said when the script ruled its answer out
+    detector: str | None = None  # who answered: "langdetect", "script", "py3langid"; None when "und"
 
 
 def clean_for_detection(text: str) -> str:
@@ -181,35 +159,13 @@ def clean_for_detection(text: str) -> str:
     return " ".join(pattern.sub(" ", text).split())
 
 
-class _ScriptTable(dict[int, str | None]):
-    """codepoint → one-letter tag of its script, None (dropped) otherwise; filled lazily as characters appear,
-    so ``str.translate`` counts scripts in one C-level pass instead of one regex pass per script."""
-
-    def __missing__(self, point: int) -> str | None:
-        char = chr(point)
-        tag = next((_TAG_OF[name] for name, pattern in _SCRIPT_RE.items() if pattern.match(char)), None)
-        self[point] = tag
-        return tag
-
-
-_TAG_OF = {name: chr(ord("A") + index) for index, name in enumerate(SCRIPTS)}
-_TAGS = {tag: name for name, tag in _TAG_OF.items()}
-_SCRIPT_TABLE = _ScriptTable()
-
-
-def script_counts(text: str) -> dict[str, int]:
-    """Letters per writing system (only systems present)."""
-    counts = Counter(text.translate(_SCRIPT_TABLE))
-    return {_TAGS[tag]: n for tag, n in counts.items()}
-
-
 def dominant_script(counts: dict[str, int]) -> str | None:
     """The writing system with most letters; Han + kana reads as Japanese "Kana" when kana is ≥ 10%."""
     if not counts:
         return None
-    han, kana = counts.get("Han", 0), counts.get("Kana", 0)
+    han, kana = counts.get("Han", 0), counts.get(KANA, 0)
     if kana and kana >= 0.1 * (han + kana):
-        counts = {**counts, "Kana": han + kana, "Han": 0}
+        counts = {**counts, KANA: han + kana, "Han": 0}
     return max(counts.items(), key=lambda item: item[1])[0]
 
 
@@ -259,8 +215,56 @@ def _fold(ranked: list[tuple[str, float]]) -> tuple[list[tuple[str, float]], str
     return sorted(folded.items(), key=lambda item: -item[1]), variant
 
 
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    """py3langid's model (inside its wheel, no download), loaded once per process on first use, restricted to
+    ISO 639-1 codes: its dialect and historical labels (yue, wuu, hbo, zxx…) are not answers for this table."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages([code for code in identifier.labels if len(code) == 2])
+    return identifier
+
+
+def second_detector_codes() -> frozenset[str]:
+    """Languages py3langid can answer."""
+    return frozenset(_identifier().labels)
+
+
+@lru_cache(maxsize=1)
+def answerable_codes() -> frozenset[str]:
+    """Every code ``detect_language`` can answer (``und`` apart): langdetect's, py3langid's, and the most likely
+    language of each script (CLDR)."""
+    from tasks.enrich.scripts import script_names
+
+    by_script = {likely_language(name) for name in set(script_names().values())}
+    return LANGDETECT_CODES | second_detector_codes() | {code for code in by_script if code}
+
+
+@cache
+def _scripts(code: str) -> frozenset[str]:
+    return _SCRIPTS_IN_USE.get(code) or scripts_of_language(code) or frozenset({"Latin"})
+
+
 def _allowed(code: str, script: str | None) -> bool:
-    return script is None or script == "Other" or script in _LANGUAGE_SCRIPTS.get(code, frozenset({"Latin"}))
+    return script is None or script in _scripts(code)
+
+
+@cache
+def script_language(script: str | None) -> str | None:
+    """The language a script decides alone, or None when detection must choose.
+
+    A script decides when the detectors can name only one language written in it (Armenian → hy, Hangul → ko,
+    Thai → th), or when they cannot name the language the script most likely holds (Tibetan → bo, Thaana → dv:
+    they would only ever answer its minority languages).
+    """
+    if script is None:
+        return None
+    likely = likely_language(script)
+    known = {code for code in LANGDETECT_CODES | second_detector_codes() if _allowed(code, script)}
+    if likely and likely not in known:
+        return likely
+    return known.pop() if len(known) == 1 else None
 
 
 def _prepare(text: str) -> tuple[str, str | None]:
@@ -274,22 +278,62 @@ def _prepare(text: str) -> tuple[str, str | None]:
     return cleaned, script
 
 
-def _detect_one(text: str, script: str | None) -> tuple[str, float, list[tuple[str, float]], str | None, str | None]:
-    """(code, probability, folded ranking, zh variant, langdetect's own top when the script overruled it)."""
+@dataclass(slots=True)
+class _Answer:
+    code: str
+    prob: float  # among the answers the script allows
+    ranking: list[tuple[str, float]] = field(default_factory=list)  # the answering detector's, best first
+    variant: str | None = None  # langdetect's zh-cn / zh-tw, whoever answered
+    corrected: str | None = None  # langdetect's own top when the script overruled it
+    detector: str | None = None
+    settled: bool = False  # the rule that chose it already weighed its confidence
+
+
+def _langdetect_answer(text: str, script: str | None) -> _Answer:
     try:
         ranked = _ranked(text)
     except LangDetectException:
-        return "und", 0.0, [], None, None
+        return _Answer("und", 0.0)
     folded, variant = _fold(ranked)
     if not folded:
-        return "und", 0.0, [], None, None
+        return _Answer("und", 0.0)
     possible = [(code, prob) for code, prob in folded if _allowed(code, script)]
     if not possible:
-        return "und", 0.0, folded, None, folded[0][0]
+        return _Answer("und", 0.0, folded, corrected=folded[0][0])
     code, prob = possible[0]
     prob /= sum(p for _, p in possible)  # confidence among the answers the script allows
     corrected = folded[0][0] if code != folded[0][0] else None
-    return code, prob, folded, variant if code == "zh" else None, corrected
+    return _Answer(code, prob, folded, variant, corrected, "langdetect")
+
+
+def _second_ranking(text: str, script: str | None) -> list[tuple[str, float]]:
+    """py3langid's best answers the script allows, probabilities renormalised among those."""
+    possible = [(code, prob) for code, prob in _identifier().rank(text) if _allowed(code, script)]
+    total = sum(prob for _, prob in possible)
+    return [(code, prob / total) for code, prob in possible[:4]] if total > 0 else []
+
+
+def _detect_one(text: str, script: str | None, min_confidence: float = MIN_CONFIDENCE) -> _Answer:
+    """The script's language where it decides; else langdetect, with py3langid for short texts and as a
+    second opinion on languages langdetect does not have."""
+    alone = script_language(script)
+    if alone is not None:
+        return _Answer(alone, 1.0, [(alone, 1.0)], detector="script", settled=True)
+    first = _langdetect_answer(text, script)
+    short = _letters(text) < SHORT_LETTERS
+    second = _second_ranking(text if short else text[:_SECOND_OPINION_CHARS], script)
+    if not second:
+        return first
+    code, prob = second[0]
+    if short:
+        # Two detectors agreeing is rarely wrong; alone, py3langid needs SHORT_MIN_CONFIDENCE.
+        if code == first.code or prob >= SHORT_MIN_CONFIDENCE:
+            return _Answer(code, prob, second, first.variant, first.corrected, "py3langid", settled=True)
+        return _Answer("und", 0.0, [*second[:1], *first.ranking[:2]], settled=True)
+    unknown_to_first = code not in LANGDETECT_CODES or first.code == "und" or first.prob < min_confidence
+    if code != first.code and prob >= SECOND_OPINION and unknown_to_first:
+        return _Answer(code, prob, second, first.variant, first.corrected, "py3langid", settled=True)
+    return first
 
 
 def _segments(text: str) -> list[tuple[str, int]]:
@@ -308,25 +352,28 @@ def _segments(text: str) -> list[tuple[str, int]]:
     return groups
 
 
-def _paragraph_languages(text: str) -> tuple[list[tuple[str, float]], dict[str, float]]:
-    """(code, share of paragraphs) over paragraph groups in order of first appearance, and mean probabilities."""
+def _paragraph_languages(text: str) -> tuple[list[tuple[str, float]], dict[str, tuple[float, str | None]]]:
+    """(code, share of paragraphs) over paragraph groups in order of first appearance, and per code the mean
+    probability and the detector that first answered it."""
     shares: dict[str, float] = {}
     probs: dict[str, list[float]] = {}
+    detectors: dict[str, str | None] = {}
     total = 0
     for segment, weight in _segments(text):
         cleaned, script = _prepare(segment)
         if _letters(cleaned) < MIN_LETTERS:
             continue
-        code, prob, *_ = _detect_one(cleaned, script)
-        if code == "und" or prob < MIN_CONFIDENCE:
+        answer = _detect_one(cleaned, script)
+        if answer.code == "und" or (answer.prob < MIN_CONFIDENCE and not answer.settled):
             continue
-        shares[code] = shares.get(code, 0.0) + weight
-        probs.setdefault(code, []).append(prob)
+        shares[answer.code] = shares.get(answer.code, 0.0) + weight
+        probs.setdefault(answer.code, []).append(answer.prob)
+        detectors.setdefault(answer.code, answer.detector)
         total += weight
     if not total:
         return [], {}
     return [(code, round(weight / total, 3)) for code, weight in shares.items()], {
-        code: sum(p) / len(p) for code, p in probs.items()
+        code: (sum(p) / len(p), detectors[code]) for code, p in probs.items()
     }
 
 
@@ -356,29 +403,34 @@ def detect_language(
         return LanguageResult("und", 0.0, (), reason="too_short", script=script)
     if letters < MIN_LETTER_SHARE * len("".join(sample.split())):
         return LanguageResult("und", 0.0, (), reason="few_letters", script=script)  # tables of numbers, logs
-    code, prob, folded, variant, corrected = _detect_one(cleaned, script)
+    answer = _detect_one(cleaned, script, min_confidence)
+    code, prob, ranking, detector = answer.code, answer.prob, answer.ranking, answer.detector
     languages: list[tuple[str, float]] = [(code, 1.0)] if code != "und" else []
     # Runner-up among the answers the script allows: Han text's "ko" share is no sign of a second language.
-    runner_up = next((p for c, p in folded if c != code and _allowed(c, script)), 0.0)
+    runner_up = next((p for c, p in ranking if c != code and _allowed(c, script)), 0.0)
     if len(sample) > 200 and _mixed_signal(sample, prob, runner_up):
-        by_paragraph, segment_probs = _paragraph_languages(sample)
+        by_paragraph, segment_answers = _paragraph_languages(sample)
         if len(by_paragraph) > 1:
             languages = by_paragraph
             main = max(by_paragraph, key=lambda item: item[1])[0]  # max() keeps the first of equals
-            whole = dict(folded)
+            whole = dict(ranking)
             explained = sum(whole.get(c, 0.0) for c, share in by_paragraph if share >= MULTILINGUAL_SHARE)
             # A real mixture: the whole-text answer splits between the paragraph languages (en .57 + fr .43),
             # so the paragraphs' own confidence counts. Confusion looks different: the paragraph answers do
             # not add up to the whole-text ranking (Basque: id .57 + hr .14, rest elsewhere).
             if main != code or explained >= 0.9:
-                variant = variant if main == "zh" else None
-                code, prob = main, segment_probs[main]
+                code, (prob, detector) = main, segment_answers[main]
     languages.sort(key=lambda item: -item[1])
     multilingual = sum(1 for _, share in languages if share >= MULTILINGUAL_SHARE) > 1
-    alternatives = tuple((c, round(p, 4)) for c, p in folded if c != code)[:3]
+    alternatives = tuple((c, round(p, 4)) for c, p in ranking if c != code)[:3]
     if code == "und":
-        return LanguageResult("und", 0.0, alternatives, reason="script_mismatch", script=script, corrected=corrected)
-    if prob < min_confidence:
+        reason = "low_confidence" if answer.settled else "script_mismatch"
+        return LanguageResult("und", 0.0, alternatives, reason=reason, script=script, corrected=answer.corrected)
+    if not _allowed(code, script):  # a paragraph language the text's own script rules out: never in the table
+        return LanguageResult(
+            "und", 0.0, ((code, round(prob, 4)), *alternatives), reason="script_mismatch", script=script
+        )
+    if prob < min_confidence and not (answer.settled and code == answer.code):
         return LanguageResult(
             "und", 0.0, ((code, round(prob, 4)), *alternatives), reason="low_confidence", script=script
         )
@@ -386,9 +438,10 @@ def detect_language(
         code,
         round(prob, 4),
         alternatives,
-        variant=variant,
+        variant=answer.variant if code == "zh" else None,
         script=script,
         languages=tuple(languages),
         is_multilingual=multilingual,
-        corrected=corrected,
+        corrected=answer.corrected,
+        detector=detector,
     )

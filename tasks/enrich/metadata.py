@@ -5,7 +5,8 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 WORDS_PER_MINUTE = 230  # adult silent reading of non-fiction
 _CJK_CHARS_PER_MINUTE = 500
@@ -257,3 +258,41 @@ def dateline_place(text: str, *, title: str | None = None) -> str | None:
         if match and len(match.group("place")) <= 40:
             return match.group("place")
     return None
+
+
+# --- Publication date: the day the source states, and the instant when it states a time and zone ---
+
+_ISO_DAY = re.compile(r"^\s*((?:19|20)\d\d)-?([01]\d)-?([0-3]\d)(?![\d])")
+_ZONE_WITHOUT_COLON = re.compile(r"([+-]\d\d)(\d\d)$")
+
+
+def parse_instant(value: str) -> datetime | None:
+    """An ISO 8601 timestamp with a time and a zone ("2021-11-01T10:52:50+0100", "…Z") in UTC; None without
+    either: a time without its zone is no instant."""
+    value = _ZONE_WITHOUT_COLON.sub(r"\1:\2", value.strip().replace(" ", "T", 1))
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if "T" in value and moment.tzinfo is not None else None
+
+
+def read_published(value: str, instant: str | None = None) -> tuple[date | None, datetime | None]:
+    """(day, UTC instant) of a stated publication date: ISO 8601 ("2021-09-27", "2021-09-27T10:00:00+02:00")
+    or RFC 2822 ("Mon, 27 Sep 2021 10:00:00 GMT", as feeds write it). The day is the one written, in the
+    source's own time zone; ``instant`` (an ISO timestamp found with it) supplies the time when ``value`` has
+    none. (None, None) for anything else."""
+    moment = parse_instant(instant) if instant else None
+    if (match := _ISO_DAY.match(value)) is not None:
+        try:
+            day = date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return None, None
+        return day, moment or parse_instant(value)
+    try:
+        written = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None, None
+    if not 1900 <= written.year <= 2100:
+        return None, None
+    return written.date(), moment or (written.astimezone(UTC) if written.tzinfo is not None else None)

@@ -18,14 +18,21 @@ from tasks.enrich.entities import Entity, countries_of, extract_entities
 from tasks.enrich.fingerprint import simhash
 from tasks.enrich.keywords import extract_amounts, extract_keywords
 from tasks.enrich.language import detect_language
-from tasks.enrich.metadata import byline_from_text, clean_author, clean_title, dateline_place, extract_metadata
+from tasks.enrich.metadata import (
+    byline_from_text,
+    clean_author,
+    clean_title,
+    dateline_place,
+    extract_metadata,
+    read_published,
+)
 from tasks.enrich.quotes import extract_quotes
 from tasks.faults import poison_point
 from tasks.models import Document, FileRef, Reason, Rejection
 from tasks.parse.documents import Parsed, format_of, parse_file
 
-METADATA_VERSION = "2"
-PARSE_VERSION = "2"
+METADATA_VERSION = "3"
+PARSE_VERSION = "3"
 # One version per component: bump a component's and `wirehouse reenrich --only <component>` recomputes it.
 COMPONENT_VERSIONS = {
     "language": language_module.VERSION,
@@ -52,10 +59,19 @@ COMPONENT_COLUMNS = {
     ),
     "metadata": (
         "title",
+        "title_source",
         "lede",
         "author",
-        "published",
+        "author_source",
+        "published_date",
+        "published_at",
         "published_source",
+        "description",
+        "description_source",
+        "site",
+        "site_source",
+        "url",
+        "url_source",
         "dateline",
         "char_count",
         "word_count",
@@ -94,24 +110,42 @@ def language_columns(text: str) -> dict[str, Any]:
 def metadata_columns(
     text: str, *, title: str | None, fields: dict[str, Any], reference: date, current: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Title, byline, dates and counts. ``current`` (re-enrichment) supplies the stored source metadata."""
+    """Title, byline, dates and counts, each found value with its ``*_source`` (one of ``page_metadata.SOURCES``).
+
+    The source's own metadata comes first (HTML: trafilatura and htmldate; JSON keys); the text is searched
+    for an author or a date only when the source has none. ``current`` (re-enrichment) is unused: everything
+    is recomputed from ``fields``.
+    """
     site = fields.get("site")
     headings = tuple(h for h in str(fields.get("headings") or "").split("\n") if h)
-    title = clean_title(title, headings=headings, site=site, page_title=fields.get("page_title")) if title else title
+    title_source = fields.get("title_source")
+    if title:
+        cleaned = clean_title(title, headings=headings, site=site, page_title=fields.get("page_title"))
+        if cleaned != title and cleaned in headings:
+            title_source = "h1"  # the <h1> that matches the <title>
+        title = cleaned
     meta = extract_metadata(text, title=title, reference=reference)
-    author = clean_author(fields.get("author"), site=site) or byline_from_text(text)
-    published, published_source = fields.get("published"), "metadata" if fields.get("published") else None
-    if not published:
+    author, author_source = clean_author(fields.get("author"), site=site), fields.get("author_source")
+    if not author and (author := byline_from_text(text)):
+        author_source = "text"
+    elif not author:  # the site's own name as its author (a personal blog) rather than none
+        author = clean_author(fields.get("author"))
+    published = published_columns(fields)
+    if published["published_date"] is None:
         early = text[: max(600, len(meta.lede or "") + len(title or "") + 4)]
         first = next((d for d in meta.dates if d.resolved and d.text in early), None)
         if first is not None and first.resolved is not None:
-            published, published_source = first.resolved.isoformat(), "text"
+            published = {"published_date": first.resolved, "published_at": None, "published_source": "text"}
+    found = {name: fields.get(name) or None for name in ("description", "site", "url")}
     return {
         "title": meta.title,
+        "title_source": title_source if meta.title else None,
         "lede": meta.lede,
         "author": author,
-        "published": published,
-        "published_source": published_source,
+        "author_source": author_source if author else None,
+        **published,
+        **found,
+        **{f"{name}_source": fields.get(f"{name}_source") if value else None for name, value in found.items()},
         "dateline": dateline_place(text, title=title),
         "char_count": meta.char_count,
         "word_count": meta.word_count,
@@ -131,6 +165,15 @@ def metadata_columns(
             for d in meta.dates
         ],
     }
+
+
+def published_columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """``published_date`` (the day the source states), ``published_at`` (UTC, when it states a time and zone)
+    and ``published_source`` from the source's fields; all None when it states no readable date."""
+    day, moment = read_published(str(fields.get("published") or ""), fields.get("published_at"))
+    if day is None:
+        return {"published_date": None, "published_at": None, "published_source": None}
+    return {"published_date": day, "published_at": moment, "published_source": fields.get("published_source")}
 
 
 def entity_columns(found: list[Entity]) -> dict[str, Any]:
@@ -181,9 +224,6 @@ def _language_step(row: dict[str, Any], doc: Document, ref: FileRef) -> dict[str
 def _metadata_step(row: dict[str, Any], doc: Document, ref: FileRef) -> dict[str, Any]:
     mtime = datetime.fromtimestamp(ref.mtime_ns / 1e9, tz=UTC)
     return metadata_columns(doc.text, title=doc.title, fields=doc.fields, reference=mtime.date()) | {
-        "description": doc.fields.get("description"),
-        "site": doc.fields.get("site"),
-        "url": doc.fields.get("url"),
         "source_fields": source_fields_json(doc),
         "text": doc.text,
     }

@@ -128,7 +128,10 @@ def parse_file(source_path: str, data: bytes, *, max_decompressed_bytes: int) ->
         doc = _markdown_document(decoded.text)
         (parsed.rejections if isinstance(doc, Rejection) else parsed.documents).append(doc)  # type: ignore[arg-type]
     else:
-        parsed.documents.append(Document(decoded.text, 0, title=heading_title(decoded.text)))
+        title = heading_title(decoded.text)
+        parsed.documents.append(
+            Document(decoded.text, 0, title=title, fields={"title_source": "text"} if title else {})
+        )
     return parsed
 
 
@@ -153,7 +156,10 @@ def _markdown_document(text: str) -> Document | Rejection:
     plain = normalise_text("\n".join(lines))
     if not plain:  # only link, emphasis or heading syntax
         return Rejection(Reason.NO_BODY, "Markdown has no text once its syntax is removed", "parse")
-    return Document(plain, 0, title=title or heading_title(plain))
+    if title:
+        return Document(plain, 0, title=title, fields={"title_source": "markdown-heading"})
+    title = heading_title(plain)
+    return Document(plain, 0, title=title, fields={"title_source": "text"} if title else {})
 
 
 # The Markdown helpers below each do what one regex did, in linear time; the regex is in the docstring.
@@ -261,9 +267,12 @@ def _json_document(obj: Any, index: int) -> Document | Rejection:
         return Rejection(Reason.NO_BODY, f"no article text in keys ({keys})", "parse", index or None)
     found = {name: v for name, keys in META_KEYS.items() if (v := _pick(obj, keys)) is not None}
     fields = {name: value for name, raw in found.items() if (value := _field_text(raw)) is not None}
+    fields |= {f"{name}_source": "json" for name in list(fields)}
     title = normalise_text(title) if title else None
-    if title and not text.startswith(title):
-        text = f"{title}\n\n{text}"
+    if title:
+        fields["title_source"] = "json"
+        if not text.startswith(title):
+            text = f"{title}\n\n{text}"
     return Document(text, index, title=title, fields=fields)
 
 
@@ -317,43 +326,61 @@ def _parse_html(data: bytes) -> Parsed:
 def html_document(decoded: Decoded) -> Document | Rejection:
     """Main text and metadata of a web page (trafilatura: the extractor the news tools agree on).
 
+    The page is parsed once: trafilatura's extraction, its metadata steps and htmldate (``page_metadata``) read
+    the same tree. A page trafilatura extracts text from is an article, unless that text is only the page's
+    link texts (a menu); when it extracts nothing, even favouring recall, the visible text outside menus,
+    header and footer is kept, and a page with neither has no body.
+
     trafilatura's time grows faster than the page (it re-joins the tails of every element it removes), so a
     page of more than ``_MAX_EXTRACTED_ELEMENTS`` elements, far beyond any article page, keeps its visible
     text (menus, header, footer dropped) without trafilatura's main text or metadata.
     """
     import trafilatura  # imported here: only workers that meet HTML pay for it
 
+    from tasks.parse.page_metadata import page_metadata
+
     try:  # third-party parsers on hostile markup: whatever they raise is this page's problem, not the run's
         tree = _html_tree(decoded.text)
-        extracted = None
+        text, found = "", None
         if tree is not None and tree.xpath("count(//*)") <= _MAX_EXTRACTED_ELEMENTS:
-            extracted = trafilatura.bare_extraction(
-                decoded.text, with_metadata=True, include_comments=False, include_tables=False
-            )
-        visible = _visible_text(decoded.text, tree)
+            found = page_metadata(tree)
+            for recall in (False, True):
+                extracted = trafilatura.bare_extraction(
+                    tree, favor_recall=recall, include_comments=False, include_tables=False
+                )
+                text = normalise_text(_extracted_text(extracted))
+                if text and not _only_link_texts(text, tree):
+                    break
+                text = ""
+        visible = "" if text else _visible_text(decoded.text, tree)  # strips the tree's chrome: last
     except Exception as error:
         return Rejection(Reason.PARSE_ERROR, f"HTML could not be parsed: {type(error).__name__}: {error}", "parse")
-    meta: dict[str, Any] = {}
-    if extracted is not None:
-        meta = extracted if isinstance(extracted, dict) else extracted.as_dict()
-    if not visible:  # the extractor would fall back to a menu item or the <title>: that is no article
+    if not text and not visible:  # the extractor found only a menu or the <title>: that is no article
         return Rejection(Reason.NO_BODY, "HTML page has no text outside its head, menus, header and footer", "parse")
-    text = normalise_text(meta.get("text") or "")
-    if not text:  # tiny or table-laid-out pages: the main-text extractor finds nothing; keep the visible text
-        text = visible
-    fields = {
-        "author": meta.get("author"),
-        "published": meta.get("date"),
-        "url": meta.get("url"),
-        "site": meta.get("sitename"),
-        "description": meta.get("description"),
-    }
+    fields: dict[str, Any] = {}
+    if found is not None:
+        fields |= {name: value for name, value in found.values.items() if name != "title"}
+        fields |= {f"{name}_source": source for name, source in found.sources.items()}
     fields["headings"] = "\n".join(_headings(decoded.text))  # <h1>s: the headline without the site name
     # when og:title is cut short by a stray quote
     page_title = next(_elements(decoded.text[:200_000], _TITLE_OPEN, _TITLE_CLOSE), None)
     fields["page_title"] = " ".join(html.unescape(_strip_tags(page_title, "")).split()) if page_title else None
-    title = normalise_text(meta["title"]) if meta.get("title") else None
-    return Document(text, 0, title=title, fields={k: v for k, v in fields.items() if v})
+    title = normalise_text(found.values["title"]) if found is not None and found.values.get("title") else None
+    return Document(text or visible, 0, title=title, fields={k: v for k, v in fields.items() if v})
+
+
+def _extracted_text(extracted: Any) -> str:
+    if extracted is None:
+        return ""
+    value = extracted.get("text") if isinstance(extracted, dict) else getattr(extracted, "text", None)
+    return value if isinstance(value, str) else ""
+
+
+def _only_link_texts(text: str, tree: Any) -> bool:
+    """Every line of ``text`` is the text of one of the page's links or its <title>: a menu, not an article."""
+    lines = {" ".join(line.split()) for line in text.split("\n") if line.strip()}
+    links = {" ".join(str(a.text_content()).split()) for a in tree.iter("a", "title")}
+    return lines <= links
 
 
 _MAX_EXTRACTED_ELEMENTS = 20_000  # trafilatura takes seconds there on hostile markup (minutes at 200,000)

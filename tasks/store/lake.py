@@ -134,6 +134,8 @@ class Warehouse:
         self, *, read_only: bool, snapshot: int | None = None, inlining: int | None = None, alias: str = LAKE
     ) -> str:
         options = [f"DATA_PATH {sql_literal(self.data_url)}"]
+        if self.data_path is None:  # the default data folder moves with the warehouse folder (paths are relative)
+            options.append("OVERRIDE_DATA_PATH true")
         if inlining is not None:
             options.append(f"DATA_INLINING_ROW_LIMIT {int(inlining)}")
         if read_only:

@@ -1,7 +1,8 @@
-"""Re-enrichment: recompute enrichment columns from the stored article text, atomically, as ingest would.
+"""Re-enrichment: recompute enrichment columns from the stored text, atomically, as ingest would.
 
-No source file is read. A new generation is built with ``Warehouse.swap_generation``; then ``current`` flips in
-one rename, so readers see the old warehouse or the new one, never a mix. The caller holds the writer lock.
+No source file is read. Every change is one DuckLake transaction of the writer session (one snapshot): readers
+see the lake before it or after it, never a mix, and an error or a kill leaves the lake as it was. The
+recomputed rows wait in a scratch DuckDB (a temporary folder, never the warehouse) until all are known.
 
 What is recomputed: the components named (``--only``), else every component whose stored version differs from
 the code's (``tasks.enrich.steps.COMPONENT_VERSIONS``), plus everything computed from them (``recompute_closure``:
@@ -10,7 +11,7 @@ very step functions ingest runs (``tasks.enrich.steps.STEPS``) on the Document i
 title and source fields as stored), so the two cannot drift apart. Only the recomputed components' versions
 change in ``enricher_version``.
 
-What a fresh ingest of the same files would then record, the new generation records:
+What a fresh ingest of the same files would then record, the transaction records:
 
 * a row whose enrichment now raises (or that now has no letters) is quarantined as ingest quarantines it
   (``enrich_error``, ``timeout``, ``worker_crashed``, ``no_text``) and its ``content_articles`` row goes;
@@ -19,12 +20,12 @@ What a fresh ingest of the same files would then record, the new generation reco
 * the ledger row of a file that lost articles gets its ``articles`` count, ``article_id``, status and
   ``reason_code`` as ``tasks.store.ingest._settle_file_status`` settles them;
 * ``near_duplicate_of`` is relinked for every article whenever fingerprints were recomputed or the set of landed
-  articles changed: batch by batch in landing order, each batch with ``warehouse/sql/near_duplicates.sql``
-  against the articles landed before it (and its own earlier ones, in the order ingest enriched them), as
-  ``Ledger.link_near_duplicates`` links them.
+  articles changed: batch by batch in landing order (``batch_id``), each batch with
+  ``warehouse/sql/near_duplicates.sql`` against the articles landed before it (and its own earlier ones, in the
+  order ingest enriched them), as ``Ledger.link_near_duplicates`` links them.
 
 A suite that cannot judge the rows, or a share of quarantined rows over ``fail_share``, refuses the whole
-re-enrichment (``ReenrichRefused``): nothing is swapped.
+re-enrichment (``ReenrichRefused``) before anything is written.
 
 Rows that a fresh ingest would land but an earlier one quarantined are not revisited (``wirehouse requeue``
 reads their files again).
@@ -32,21 +33,18 @@ reads their files again).
 
 from __future__ import annotations
 
-import os
-import shutil
+import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tasks.enrich.fingerprint import MAX_DISTANCE
 from tasks.enrich.pool import IsolatingPool
@@ -61,8 +59,8 @@ from tasks.enrich.steps import (
 )
 from tasks.models import Document, FileRef, FileStatus, Reason, Rejection
 from tasks.quality.suites import Validator
-from tasks.store.schema import SCHEMAS, table_from_rows
-from tasks.store.storage import SCHEMA_BATCH, Warehouse
+from tasks.store.schema import SCHEMAS, TABLES, table_from_rows
+from tasks.store.writer import Writer
 
 COMPONENTS = tuple(COMPONENT_COLUMNS)  # what --only accepts (parse needs the source bytes: not re-runnable)
 # What is computed from what (tasks.enrich.steps's steps): entities, quotes and keywords read the language; entities
@@ -89,18 +87,19 @@ Output = dict[str, Any] | Rejection  # a recomputed row, or why a fresh ingest w
 
 
 class ReenrichRefused(RuntimeError):
-    """Re-enrichment stopped before the swap: the warehouse is unchanged."""
+    """Re-enrichment stopped before its transaction: the lake is unchanged."""
 
 
 @dataclass(frozen=True, slots=True)
 class ReenrichResult:
     components: tuple[str, ...]  # what was recomputed: the requested or stale components and their dependents
     articles: int  # stored rows recomputed
-    rewritten_files: int
-    linked_files: int
+    rewritten_batches: int  # batches whose articles were rewritten
+    settled_files: int  # ledger rows of files that lost articles, settled as ingest settles them
     seconds: float
     quarantined: int = 0  # rows a fresh ingest would not land: moved to quarantine
     relinked: bool = False  # near_duplicate_of recomputed for every article
+    snapshot: int | None = None  # the snapshot re-enrichment became; the one before is ``snapshot - 1``
 
 
 def parse_versions(value: str | None) -> dict[str, str]:
@@ -199,22 +198,17 @@ def _pool_failure(row: dict[str, Any], reason: Reason, detail: str) -> Output:
     return Rejection(reason, detail, "enrich", row.get("record_index") or None)
 
 
-def _batch_id_of(row: dict[str, Any], folder: Path) -> str:
-    return str(row.get("batch_id") or folder.name.removeprefix("batch="))
+FileKey = tuple[str, int, str | None]  # (source_path, file_version, batch_id): one ledger row of a landed file
 
 
-FileKey = tuple[str, int, str]  # (source_path, file_version, batch_id): one ledger row of a landed file
-
-
-def _file_key(row: dict[str, Any], folder: Path) -> FileKey:
-    return str(row.get("source_path")), int(row.get("file_version") or 0), _batch_id_of(row, folder)
+def _file_key(row: dict[str, Any]) -> FileKey:
+    return str(row.get("source_path")), int(row.get("file_version") or 0), row.get("batch_id")
 
 
 @dataclass(frozen=True, slots=True)
 class _Dropped:
-    """A stored article a fresh ingest would not land, and the quarantine row it becomes."""
+    """A stored article a fresh ingest would not land, and the quarantine row it becomes (in the article's batch)."""
 
-    folder: str  # the batch folder whose articles.parquet held it (its quarantine row goes there)
     key: FileKey
     article_id: str
     content_sha256: str | None
@@ -233,6 +227,7 @@ class _Settled:
     reason_code: str | None  # for a file with no reason yet (the first of its new rejections, ingest's order)
 
 
+_POSITION = [("file_index", pa.int64()), ("file_row", pa.int64())]  # a recomputed row: its batch, its row there
 _FINGERPRINTS = pa.schema(
     [
         ("batch_id", pa.string()),
@@ -240,22 +235,53 @@ _FINGERPRINTS = pa.schema(
         ("record_index", pa.int64()),
         ("article_id", pa.string()),
         ("fingerprint", pa.int64()),
-        ("file_index", pa.int64()),
-        ("file_row", pa.int64()),
+        *_POSITION,
         ("landed", pa.bool_()),
     ]
 )
-_LINKS = pa.schema([("file_index", pa.int64()), ("file_row", pa.int64()), ("near_duplicate_of", pa.string())])
+_LINKS = pa.schema([*_POSITION, ("near_duplicate_of", pa.string())])
 _LANDED = pa.schema([("article_id", pa.string()), ("fingerprint", pa.int64())])
+_GONE = pa.schema(
+    [
+        ("content_sha256", pa.string()),
+        ("article_id", pa.string()),
+        ("record_index", pa.int32()),
+        ("batch_id", pa.string()),
+    ]
+)
+_SETTLED = pa.schema(
+    [
+        ("source_path", pa.string()),
+        ("file_version", pa.int32()),
+        ("batch_id", pa.string()),
+        ("articles", pa.int32()),
+        ("article_id", pa.string()),
+        ("status", pa.string()),
+        ("reason_code", pa.string()),
+    ]
+)
 
 
-class _Links:
-    """Every recomputed row's fingerprint in a scratch DuckDB (it spills to disk), relinked batch by batch."""
+def _recomputed_schema() -> pa.Schema:
+    """The articles schema as it is now (a column added to ``SCHEMAS`` included) and each row's position."""
+    schema: pa.Schema = SCHEMAS["articles"]
+    for name, kind in _POSITION:
+        schema = schema.append(pa.field(name, kind))
+    return schema
 
-    def __init__(self, sql_dir: Path, scratch: Path) -> None:
+
+class _Scratch:
+    """The recomputed rows and every fingerprint in a scratch DuckDB file (it spills to disk), relinked batch by
+    batch, until the lake's transaction takes them."""
+
+    def __init__(self, sql_dir: Path, folder: Path) -> None:
         self.statement = (sql_dir / "near_duplicates.sql").read_text(encoding="utf-8")
-        self.connection = duckdb.connect(config={"temp_directory": str(scratch), "memory_limit": "512MB"})
-        for name, schema in (("fingerprints", _FINGERPRINTS), ("articles", _LANDED), ("links", _LINKS)):
+        self.connection = duckdb.connect(
+            str(folder / "reenrich.duckdb"), config={"temp_directory": str(folder), "memory_limit": "512MB"}
+        )
+        self.schema = _recomputed_schema()
+        tables = (("recomputed", self.schema), ("fingerprints", _FINGERPRINTS), ("articles", _LANDED))
+        for name, schema in (*tables, ("links", _LINKS)):
             self._insert(name, schema.empty_table(), create=True)
 
     def close(self) -> None:
@@ -269,21 +295,26 @@ class _Links:
         finally:
             cursor.close()
 
-    def add(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self._insert("fingerprints", pa.Table.from_pylist(rows, schema=_FINGERPRINTS))
+    def add(self, recomputed: list[dict[str, Any]], fingerprints: list[dict[str, Any]]) -> None:
+        if recomputed:
+            self._insert("recomputed", pa.Table.from_pylist(recomputed, schema=self.schema))
+        if fingerprints:
+            self._insert("fingerprints", pa.Table.from_pylist(fingerprints, schema=_FINGERPRINTS))
 
     def relink(self) -> None:
         """Link each batch, oldest first, as ``Ledger.link_near_duplicates`` linked it when it landed: against the
         articles landed before it and its own earlier ones, in the order ingest enriched them (by path, then
         record). A row failing validation is linked against within its batch (ingest links, then validates) but
         is not there for the batches after."""
-        batches = self.connection.execute("SELECT DISTINCT batch_id FROM fingerprints ORDER BY 1").fetchall()
+        batches = self.connection.execute(
+            "SELECT DISTINCT batch_id FROM fingerprints ORDER BY batch_id NULLS FIRST"
+        ).fetchall()
         for (batch_id,) in batches:
             batch = self.connection.sql(
                 "SELECT article_id, fingerprint, file_index, file_row, landed,"
                 " row_number() OVER (ORDER BY source_path, record_index) - 1 AS position"
-                " FROM fingerprints WHERE batch_id = ? AND fingerprint IS NOT NULL ORDER BY position",
+                " FROM fingerprints WHERE batch_id IS NOT DISTINCT FROM ? AND fingerprint IS NOT NULL"
+                " ORDER BY position",
                 params=[batch_id],
             ).to_arrow_table()
             cursor = self.connection.cursor()
@@ -294,11 +325,7 @@ class _Links:
                 cursor.close()
             landed = [row for row in batch.to_pylist() if row["landed"]]
             links = [
-                {
-                    "file_index": r["file_index"],
-                    "file_row": r["file_row"],
-                    "near_duplicate_of": found[r["article_id"]],
-                }
+                {"file_index": r["file_index"], "file_row": r["file_row"], "near_duplicate_of": found[r["article_id"]]}
                 for r in landed
                 if r["article_id"] in found
             ]
@@ -307,62 +334,69 @@ class _Links:
             if landed:
                 self._insert("articles", pa.Table.from_pylist(landed, schema=_LANDED))
 
-    def of_file(self, file_index: int) -> dict[int, str]:
-        found = self.connection.execute(
-            "SELECT file_row, near_duplicate_of FROM links WHERE file_index = ?", [file_index]
-        ).fetchall()
-        return {int(number): str(target) for number, target in found}
+    def rows(self, *, relinked: bool) -> pa.RecordBatchReader:
+        """The recomputed rows in landing order, streamed: ``near_duplicate_of`` as relinked when ``relinked``."""
+        if relinked:
+            statement = (
+                "SELECT r.* EXCLUDE (file_index, file_row, near_duplicate_of), l.near_duplicate_of"
+                " FROM recomputed AS r LEFT JOIN links AS l USING (file_index, file_row)"
+                " ORDER BY r.file_index, r.file_row"
+            )
+        else:
+            statement = "SELECT * EXCLUDE (file_index, file_row) FROM recomputed ORDER BY file_index, file_row"
+        return self.connection.execute(statement).to_arrow_reader(CHUNK_ROWS * 16)
+
+    def row_keys(self) -> Iterator[dict[str, Any]]:
+        """Which file and article each recomputed row is."""
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("SELECT source_path, file_version, batch_id, article_id, record_index FROM recomputed")
+            for batch in cursor.to_arrow_reader(65_536):
+                yield from batch.to_pylist()
+        finally:
+            cursor.close()
+
+
+def _stream(session: Writer, statement: str, parameters: list[Any], size: int) -> Iterator[list[dict[str, Any]]]:
+    """The rows of ``statement`` in lists of ``size``, streamed from the lake on a cursor closed at the end (an
+    open result would hold the catalog's read transaction and block the commit)."""
+    cursor = session.cursor()
+    try:
+        buffer: list[dict[str, Any]] = []
+        for batch in cursor.execute(statement, parameters).to_arrow_reader(size):
+            buffer.extend(batch.to_pylist())
+            while len(buffer) >= size:
+                yield buffer[:size]
+                buffer = buffer[size:]
+        if buffer:
+            yield buffer
+    finally:
+        cursor.close()
 
 
 @dataclass
 class _Rebuild:
-    """One re-enrichment while it fills the new generation."""
+    """One re-enrichment while it recomputes the stored rows, then while it writes them."""
 
-    warehouse: Warehouse
+    session: Writer
     components: tuple[str, ...]
     now: datetime
     validator: Validator
     pool: IsolatingPool[dict[str, Any], Output]
     ahead: int  # chunks in flight
-    links: _Links
+    scratch: _Scratch
     articles: int = 0
-    rewritten: int = 0
-    linked: int = 0
     dropped: list[_Dropped] = field(default_factory=list)
-    recomputed_files: list[tuple[Path, Path]] = field(default_factory=list)  # (pass-one file, articles.parquet)
 
-    def build(self, batches: list[Path], generation: Path, fail_share: float) -> bool:
-        """Fill ``generation``; returns whether near_duplicate_of was relinked."""
-        for batch in batches:
-            (generation / batch.name).mkdir()
-            source = batch / "articles.parquet"
-            if source.exists():
-                recomputed = generation / batch.name / ".articles.recomputed.parquet"
-                self.rewrite_articles(source, recomputed, len(self.recomputed_files))
-                self.recomputed_files.append((recomputed, recomputed.with_name("articles.parquet")))
-        if self.dropped and len(self.dropped) > fail_share * self.articles:
-            raise ReenrichRefused(_refusal(self.dropped, self.articles, fail_share))
-        relinked = "fingerprint" in self.components or bool(self.dropped)
-        if relinked:
-            self.links.relink()
-        for file_index, (recomputed, final) in enumerate(self.recomputed_files):
-            if relinked:
-                _set_links(recomputed, final, self.links.of_file(file_index))
-                recomputed.unlink()
-            else:
-                os.replace(recomputed, final)
-        self.finish_tables(batches, generation)
-        return relinked
+    # Pass one: recompute, validate, stage ---------------------------------------------------------------------
 
-    # Pass one: recompute, validate, write ------------------------------------------------------------------
-
-    def chunks(self, source: Path) -> Iterator[tuple[list[dict[str, Any]], list[Output]]]:
-        """(stored rows, their outputs) per chunk of ``source``, in order, a few chunks in flight: memory stays
-        bounded whatever the size of the file."""
+    def chunks(self, batch_id: str | None) -> Iterator[tuple[list[dict[str, Any]], list[Output]]]:
+        """(stored rows, their outputs) per chunk of the batch's articles, in order, a few chunks in flight: memory
+        stays bounded whatever the size of the batch."""
         fn = partial(_reenrich_chunk, components=self.components, now=self.now)
         pending: deque[tuple[list[dict[str, Any]], Iterator[Output]]] = deque()
-        for batch in pq.ParquetFile(source).iter_batches(CHUNK_ROWS):
-            rows = batch.to_pylist()
+        statement = f"SELECT * FROM {TABLES['articles']} WHERE batch_id IS NOT DISTINCT FROM ?"
+        for rows in _stream(self.session, statement, [batch_id], CHUNK_ROWS):
             pending.append((rows, self.pool.map_chunks(fn, [rows], _pool_failure)))  # starts the chunk now
             if len(pending) >= self.ahead:
                 done, outputs = pending.popleft()
@@ -371,33 +405,24 @@ class _Rebuild:
             done, outputs = pending.popleft()
             yield done, list(outputs)
 
-    def rewrite_articles(self, source: Path, target: Path, file_index: int) -> None:
+    def recompute_batch(self, batch_id: str | None, file_index: int) -> None:
         written = 0
         buffer: list[tuple[dict[str, Any], Output]] = []
-        with pq.ParquetWriter(target, SCHEMAS["articles"], compression="zstd") as writer:
-            for rows, outputs in self.chunks(source):
-                buffer.extend(zip(rows, outputs, strict=True))
-                self.articles += len(rows)
-                if len(buffer) >= VALIDATE_ROWS:
-                    written += self.land(buffer, writer, source.parent, file_index, written)
-                    buffer = []
-            written += self.land(buffer, writer, source.parent, file_index, written)
-        self.rewritten += 1
+        for rows, outputs in self.chunks(batch_id):
+            buffer.extend(zip(rows, outputs, strict=True))
+            self.articles += len(rows)
+            if len(buffer) >= VALIDATE_ROWS:
+                written += self.land(buffer, file_index, written)
+                buffer = []
+        self.land(buffer, file_index, written)
 
-    def land(
-        self,
-        pairs: list[tuple[dict[str, Any], Output]],
-        writer: pq.ParquetWriter,
-        folder: Path,
-        file_index: int,
-        offset: int,
-    ) -> int:
-        """Validate recomputed rows as ``tasks.store.ingest.validate_batch`` does; write those that pass and record the
-        others as ingest would. Returns how many rows were written."""
+    def land(self, pairs: list[tuple[dict[str, Any], Output]], file_index: int, offset: int) -> int:
+        """Validate recomputed rows as ``tasks.store.ingest.validate_batch`` does; stage those that pass and record
+        the others as ingest would. Returns how many rows were staged."""
         rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for stored, output in pairs:
             if isinstance(output, Rejection):
-                self.drop(stored, output, folder)
+                self.drop(stored, output)
             else:
                 rows.append((stored, output))
         if not rows:
@@ -411,21 +436,21 @@ class _Rebuild:
         for position, (stored, row) in enumerate(rows):
             broken = result.row_failures.get(position)
             if broken is None:
-                fingerprints.append(_fingerprint_row(row, folder, file_index, offset + len(keep)))
-                keep.append(row)
+                file_row = offset + len(keep)
+                fingerprints.append(_fingerprint_row(row, file_index, file_row))
+                keep.append(row | {"file_index": file_index, "file_row": file_row})
                 continue
             record = row.get("record_index") or None
-            self.drop(stored, Rejection(Reason.EXPECTATION_FAILED, "; ".join(broken), "validate", record), folder)
-            fingerprints.append(_fingerprint_row(row, folder, -1, -1))
-        if keep:
-            writer.write_table(table_from_rows("articles", keep))
-        self.links.add(fingerprints)
+            self.drop(stored, Rejection(Reason.EXPECTATION_FAILED, "; ".join(broken), "validate", record))
+            fingerprints.append(_fingerprint_row(row, -1, -1))
+        self.scratch.add(keep, fingerprints)
         return len(keep)
 
-    def drop(self, stored: dict[str, Any], rejection: Rejection, folder: Path) -> None:
+    def drop(self, stored: dict[str, Any], rejection: Rejection) -> None:
         sha = stored.get("content_sha256")
-        kept = self.warehouse.kept / sha[:2] / sha if sha else None
-        key = _file_key(stored, folder)
+        warehouse = self.session.warehouse
+        kept = warehouse.kept / sha[:2] / sha if sha else None
+        key = _file_key(stored)
         quarantine = {
             "source_path": key[0],
             "file_version": key[1],
@@ -435,69 +460,71 @@ class _Rebuild:
             "stage": rejection.stage,
             "content_sha256": sha,
             # ingest keeps the bytes of a file it quarantines; re-enrichment reads none, so only names kept ones
-            "kept_as": kept.relative_to(self.warehouse.root).as_posix() if kept and kept.exists() else None,
+            "kept_as": kept.relative_to(warehouse.root).as_posix() if kept and kept.exists() else None,
             "flow_run_id": RUN_ID,
             "batch_id": key[2],
             "quarantined_at": self.now,
         }
-        self.dropped.append(
-            _Dropped(
-                folder.name,
-                key,
-                str(stored.get("article_id")),
-                sha,
-                int(stored.get("record_index") or 0),
-                rejection.stage,
-                quarantine,
+        article_id, record_index = str(stored.get("article_id")), int(stored.get("record_index") or 0)
+        self.dropped.append(_Dropped(key, article_id, sha, record_index, rejection.stage, quarantine))
+
+    # Pass two: what the dropped rows change in the other tables, then one transaction ------------------------
+
+    def write(self, cursor: duckdb.DuckDBPyConnection, *, relinked: bool, settled: dict[FileKey, _Settled]) -> int:
+        """Replace every stored article by its recomputed row and record what the dropped ones change, on
+        ``cursor`` (inside the session's transaction). Returns how many ledger rows were settled."""
+        cursor.execute(f"DELETE FROM {TABLES['articles']}")  # every row was read: each is replaced or dropped
+        _insert(cursor, "articles", self.scratch.rows(relinked=relinked))
+        gone = [
+            {"content_sha256": d.content_sha256, "article_id": d.article_id, "record_index": d.record_index}
+            | {"batch_id": d.key[2]}
+            for d in self.dropped
+            if d.stage != "validate"
+        ]
+        if gone:  # ingest never records the content_articles of an article whose enrichment fails
+            cursor.register("gone", pa.Table.from_pylist(gone, schema=_GONE))
+            cursor.execute(
+                f"DELETE FROM {TABLES['content_articles']} AS c USING gone AS g"
+                " WHERE c.content_sha256 IS NOT DISTINCT FROM g.content_sha256 AND c.article_id = g.article_id"
+                " AND coalesce(c.record_index, 0) = g.record_index AND c.batch_id IS NOT DISTINCT FROM g.batch_id"
             )
-        )
+            cursor.unregister("gone")
+        if self.dropped:
+            quarantine = table_from_rows("quarantine", [d.quarantine for d in self.dropped])
+            _insert(cursor, "quarantine", quarantine.to_reader())
+        if not settled:
+            return 0
+        rows = [
+            {"source_path": key[0], "file_version": key[1], "batch_id": key[2], "articles": new.articles}
+            | {"article_id": new.article_id, "status": new.status.value, "reason_code": new.reason_code}
+            for key, new in settled.items()
+        ]
+        cursor.register("settled", pa.Table.from_pylist(rows, schema=_SETTLED))
+        files = TABLES["files"]
+        changed = cursor.execute(
+            f"UPDATE {files} SET articles = s.articles, article_id = s.article_id, status = s.status,"
+            f" reason_code = coalesce({files}.reason_code, s.reason_code) FROM settled AS s"
+            f" WHERE {files}.source_path = s.source_path AND coalesce({files}.file_version, 0) = s.file_version"
+            f" AND {files}.batch_id IS NOT DISTINCT FROM s.batch_id AND {files}.status = ?",
+            [FileStatus.LANDED.value],
+        ).fetchall()
+        cursor.unregister("settled")
+        return int(changed[0][0]) if changed else 0
 
-    # The other tables: what the dropped rows change ------------------------------------------------------------
-
-    def finish_tables(self, batches: list[Path], generation: Path) -> None:
-        settled = self.settle_files(batches) if self.dropped else {}
-        gone = {
-            (d.content_sha256, d.article_id, d.record_index, d.key[2]) for d in self.dropped if d.stage != "validate"
-        }
-        quarantined: dict[str, list[dict[str, Any]]] = {}
-        for dropped in self.dropped:
-            quarantined.setdefault(dropped.folder, []).append(dropped.quarantine)
-        for batch in batches:
-            target = generation / batch.name
-            for path in sorted(batch.iterdir()):
-                if not path.is_file() or path.name == "articles.parquet":
-                    continue
-                if path.name == "files.parquet" and settled:
-                    changed = _rewrite(path, target / path.name, "files", partial(_settle_rows, settled, batch))
-                elif path.name == "content_articles.parquet" and gone:
-                    changed = _rewrite(path, target / path.name, "content_articles", partial(_without, gone, batch))
-                elif path.name == "quarantine.parquet" and batch.name in quarantined:
-                    changed = _rewrite(path, target / path.name, "quarantine", None, quarantined.pop(batch.name))
-                else:
-                    os.link(path, target / path.name)  # unchanged: shared with the old generation, no copy
-                    changed = False
-                self.rewritten += changed
-                self.linked += not changed
-            if batch.name in quarantined:  # a batch that quarantined nothing before
-                path = target / "quarantine.parquet"
-                pq.write_table(table_from_rows("quarantine", quarantined.pop(batch.name)), path, compression="zstd")
-                self.rewritten += 1
-
-    def settle_files(self, batches: list[Path]) -> dict[FileKey, _Settled]:
+    def settle_files(self) -> dict[FileKey, _Settled]:
         """The ledger rows of files that lost articles, settled as a fresh ingest settles them."""
         drops: dict[FileKey, list[_Dropped]] = {}
         for dropped in self.dropped:
             drops.setdefault(dropped.key, []).append(dropped)
         # What each such file's bytes yield (content_articles): its own articles and those landed from elsewhere.
         contents = {(d.content_sha256, d.key[2]) for d in self.dropped}
-        yields: dict[tuple[str | None, str], list[tuple[int, str]]] = {}
-        for batch in batches:
-            path = batch / "content_articles.parquet"
-            if path.exists():
-                for row in _scan(path, ["content_sha256", "article_id", "record_index", "batch_id"]):
-                    content = (row.get("content_sha256"), _batch_id_of(row, batch))
-                    if content in contents:
-                        yields.setdefault(content, []).append((row.get("record_index") or 0, str(row["article_id"])))
+        yields: dict[tuple[str | None, str | None], list[tuple[int, str]]] = {}
+        statement = f"SELECT content_sha256, article_id, record_index, batch_id FROM {TABLES['content_articles']}"
+        for rows in _stream(self.session, statement, [], 65_536):
+            for row in rows:
+                content = (row.get("content_sha256"), row.get("batch_id"))
+                if content in contents:
+                    yields.setdefault(content, []).append((row.get("record_index") or 0, str(row["article_id"])))
         lost_ids = {key: {d.article_id for d in lost} for key, lost in drops.items()}
         maybe_elsewhere = {
             article_id
@@ -507,13 +534,12 @@ class _Rebuild:
         }
         alive: dict[FileKey, list[tuple[int, str]]] = {key: [] for key in drops}
         landed_from: dict[str, set[FileKey]] = {}
-        for _, final in self.recomputed_files:
-            for row in _scan(final, ["source_path", "file_version", "batch_id", "article_id", "record_index"]):
-                key, article_id = _file_key(row, final.parent), str(row.get("article_id"))
-                if key in alive:
-                    alive[key].append((row.get("record_index") or 0, article_id))
-                if article_id in maybe_elsewhere:
-                    landed_from.setdefault(article_id, set()).add(key)
+        for row in self.scratch.row_keys():
+            key, article_id = _file_key(row), str(row.get("article_id"))
+            if key in alive:
+                alive[key].append((row.get("record_index") or 0, article_id))
+            if article_id in maybe_elsewhere:
+                landed_from.setdefault(article_id, set()).add(key)
         settled: dict[FileKey, _Settled] = {}
         for key, lost in drops.items():
             survivors = sorted(alive[key])
@@ -537,6 +563,15 @@ class _Rebuild:
         return settled
 
 
+def _insert(cursor: duckdb.DuckDBPyConnection, name: str, rows: pa.RecordBatchReader) -> None:
+    """Stream ``rows`` into the lake table of schema ``name``."""
+    cursor.register("incoming", rows)
+    try:
+        cursor.execute(f"INSERT INTO {TABLES[name]} BY NAME SELECT * FROM incoming")
+    finally:
+        cursor.unregister("incoming")
+
+
 def _refusal(dropped: list[_Dropped], articles: int, fail_share: float) -> str:
     reasons = sorted({f"{d.quarantine['reason_code']}: {d.quarantine['reason_detail']}" for d in dropped})
     return (
@@ -545,10 +580,10 @@ def _refusal(dropped: list[_Dropped], articles: int, fail_share: float) -> str:
     )
 
 
-def _fingerprint_row(row: dict[str, Any], folder: Path, file_index: int, file_row: int) -> dict[str, Any]:
+def _fingerprint_row(row: dict[str, Any], file_index: int, file_row: int) -> dict[str, Any]:
     """What relinking needs of a recomputed row (``file_index`` -1: it failed validation and does not land)."""
     return {
-        "batch_id": _batch_id_of(row, folder),
+        "batch_id": row.get("batch_id"),
         "source_path": row.get("source_path"),
         "record_index": row.get("record_index") or 0,
         "article_id": row.get("article_id"),
@@ -559,90 +594,20 @@ def _fingerprint_row(row: dict[str, Any], folder: Path, file_index: int, file_ro
     }
 
 
-def _scan(path: Path, columns: list[str]) -> Iterator[dict[str, Any]]:
-    present = [c for c in columns if c in pq.read_schema(path).names]
-    for batch in pq.ParquetFile(path).iter_batches(65_536, columns=present):
-        yield from batch.to_pylist()
-
-
-def _set_links(source: Path, target: Path, links: dict[int, str]) -> None:
-    """``source`` with near_duplicate_of as relinked, written to ``target``."""
-    position = SCHEMAS["articles"].get_field_index("near_duplicate_of")
-    offset = 0
-    with pq.ParquetWriter(target, SCHEMAS["articles"], compression="zstd") as writer:
-        for batch in pq.ParquetFile(source).iter_batches(CHUNK_ROWS * 16):
-            table = pa.Table.from_batches([batch])
-            column = pa.array([links.get(offset + i) for i in range(table.num_rows)], pa.string())
-            writer.write_table(table.set_column(position, "near_duplicate_of", column))
-            offset += table.num_rows
-
-
-def _settle_rows(settled: dict[FileKey, _Settled], folder: Path, rows: list[dict[str, Any]]) -> bool:
-    """Apply ``settled`` to the landed ledger rows it names; True when any changed."""
-    changed = False
-    for row in rows:
-        key = _file_key(row, folder)
-        if row.get("status") != FileStatus.LANDED.value or key not in settled:
-            continue
-        new = settled[key]
-        row["articles"] = new.articles
-        row["article_id"] = new.article_id
-        row["status"] = new.status.value
-        row["reason_code"] = row.get("reason_code") or new.reason_code
-        changed = True
-    return changed
-
-
-def _without(gone: set[tuple[str | None, str, int, str]], folder: Path, rows: list[dict[str, Any]]) -> bool:
-    """Drop the content_articles rows of articles whose enrichment now fails (ingest never records those)."""
-    before = len(rows)
-    rows[:] = [
-        r
-        for r in rows
-        if (r["content_sha256"], r["article_id"], r.get("record_index") or 0, _batch_id_of(r, folder)) not in gone
-    ]
-    return len(rows) != before
-
-
-def _rewrite(
-    source: Path,
-    target: Path,
-    table: str,
-    edit: Callable[[list[dict[str, Any]]], bool] | None,
-    extra: list[dict[str, Any]] | None = None,
-) -> bool:
-    """``source`` streamed into ``target`` with ``edit`` applied to each chunk of rows (in place) and ``extra``
-    appended; hard-linked instead when nothing changed. True when rewritten."""
-    changed = bool(extra)
-    scratch = target.with_name(f".{target.name}.tmp")
-    with pq.ParquetWriter(scratch, SCHEMAS[table], compression="zstd") as writer:
-        for batch in pq.ParquetFile(source).iter_batches(65_536):
-            rows = batch.to_pylist()
-            if edit is not None:
-                changed = edit(rows) or changed
-            writer.write_table(table_from_rows(table, rows))
-        if extra:
-            writer.write_table(table_from_rows(table, extra))
-    if changed:
-        os.replace(scratch, target)
-    else:
-        scratch.unlink()
-        os.link(source, target)
-    return changed
-
-
-def _stored_versions(article_files: list[Path]) -> set[str | None]:
-    versions: set[str | None] = set()
-    for path in article_files:
-        if "enricher_version" in pq.read_schema(path).names:
-            versions |= set(pq.read_table(path, columns=["enricher_version"]).column(0).to_pylist())
-        else:
-            versions.add(None)
-    return versions
+def _stored(session: Writer) -> tuple[list[str | None], set[str | None]]:
+    """The batches holding articles, in landing order, and the enricher versions stored."""
+    cursor = session.cursor()
+    try:
+        table = TABLES["articles"]
+        batches = cursor.execute(f"SELECT DISTINCT batch_id FROM {table} ORDER BY batch_id NULLS FIRST").fetchall()
+        versions = cursor.execute(f"SELECT DISTINCT enricher_version FROM {table}").fetchall()
+    finally:
+        cursor.close()
+    return [row[0] for row in batches], {row[0] for row in versions}
 
 
 def reenrich(
-    warehouse: Warehouse,
+    session: Writer,
     *,
     now: datetime,
     expectations: Path,
@@ -652,61 +617,55 @@ def reenrich(
     file_timeout: float = 30.0,
     fail_share: float = 0.2,
 ) -> ReenrichResult:
-    """Recompute ``only`` (default: the stale components) and their dependents for every stored article, in a
-    new generation, and record what a fresh ingest of the same files would record (see the module docstring).
+    """Recompute ``only`` (default: the stale components) and their dependents for every stored article, and
+    record what a fresh ingest of the same files would record (see the module docstring), as one transaction of
+    the writer ``session``.
 
-    Articles are read in chunks of ``CHUNK_ROWS`` and recomputed on ``workers`` processes (as ingest enriches:
-    langdetect loaded once per worker, a chunk that raises, dies or outlives ``file_timeout`` retried row by row),
-    a few chunks in flight: memory stays flat however large a file is. ``expectations`` holds the suites the rows
-    are validated with, ``sql_dir`` near_duplicates.sql. ``now`` stamps the quarantine rows written, and stands
-    in for a row's file time when it has none.
+    Articles are read batch by batch in chunks of ``CHUNK_ROWS`` and recomputed on ``workers`` processes (as ingest
+    enriches: langdetect loaded once per worker, a chunk that raises, dies or outlives ``file_timeout`` retried row
+    by row), a few chunks in flight: memory stays flat however large a batch is. ``expectations`` holds the suites
+    the rows are validated with, ``sql_dir`` near_duplicates.sql. ``now`` stamps the quarantine rows written, and
+    stands in for a row's file time when it has none.
 
     Raises:
         ValueError: ``only`` names an unknown component.
         ReenrichRefused: the articles suite cannot judge the rows, or more than ``fail_share`` of them would be
-            quarantined; the warehouse is unchanged.
+            quarantined; the lake is unchanged.
     """
     started = time.perf_counter()
     unknown = set(only or ()) - set(COMPONENTS)
     if unknown:
         raise ValueError(f"unknown component(s) {sorted(unknown)}; choose from {', '.join(COMPONENTS)}")
-    batches = [b for b in warehouse.batch_dirs() if b.name != f"batch={SCHEMA_BATCH}"]
-    article_files = [b / "articles.parquet" for b in batches if (b / "articles.parquet").exists()]
-    requested = (
-        tuple(name for name in COMPONENTS if name in only)
-        if only
-        else stale_components(_stored_versions(article_files))
-    )
+    batches, versions = _stored(session)
+    requested = tuple(name for name in COMPONENTS if name in only) if only else stale_components(versions)
     components = recompute_closure(requested)
-    if not components or not article_files:
+    if not components or not batches:
         return ReenrichResult(components, 0, 0, 0, time.perf_counter() - started)
     validator = Validator(expectations)
-    scratch = warehouse.staging / f"reenrich-{uuid4().hex[:8]}"  # removed by recover() should this crash
-    scratch.mkdir(parents=True)
-    links = _Links(sql_dir, scratch)
-    relinked = False
-    try:
-        with IsolatingPool[dict[str, Any], Output](max(1, workers), file_timeout, initializer=warm_worker) as pool:
-            rebuild = _Rebuild(warehouse, components, now, validator, pool, 2 * max(1, workers), links)
-
-            def build(generation: Path) -> None:
-                nonlocal relinked
-                try:
-                    relinked = rebuild.build(batches, generation, fail_share)
-                except BaseException:
-                    shutil.rmtree(generation, ignore_errors=True)  # never complete, so never live: tidy now
-                    raise
-
-            warehouse.swap_generation(build)
-    finally:
-        links.close()
-        shutil.rmtree(scratch, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="wirehouse-reenrich-") as folder:
+        scratch = _Scratch(sql_dir, Path(folder))
+        try:
+            with IsolatingPool[dict[str, Any], Output](max(1, workers), file_timeout, initializer=warm_worker) as pool:
+                rebuild = _Rebuild(session, components, now, validator, pool, 2 * max(1, workers), scratch)
+                for file_index, batch_id in enumerate(batches):
+                    rebuild.recompute_batch(batch_id, file_index)
+            if rebuild.dropped and len(rebuild.dropped) > fail_share * rebuild.articles:
+                raise ReenrichRefused(_refusal(rebuild.dropped, rebuild.articles, fail_share))
+            relinked = "fingerprint" in components or bool(rebuild.dropped)
+            if relinked:
+                scratch.relink()
+            settled = rebuild.settle_files() if rebuild.dropped else {}
+            with session.transaction(message=f"reenrich {','.join(components)}") as cursor:
+                settled_files = rebuild.write(cursor, relinked=relinked, settled=settled)
+        finally:
+            scratch.close()
     return ReenrichResult(
         components,
         rebuild.articles,
-        rebuild.rewritten,
-        rebuild.linked,
+        len(batches),
+        settled_files,
         time.perf_counter() - started,
         quarantined=len(rebuild.dropped),
         relinked=relinked,
+        snapshot=session.snapshot(),
     )

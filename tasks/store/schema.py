@@ -59,14 +59,20 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("languages", pa.list_(_LANGUAGE_SHARE)),
             ("is_multilingual", pa.bool_()),
             ("title", pa.string()),
+            ("title_source", pa.string()),  # where each metadata value was found: tasks.parse.page_metadata.SOURCES
             ("lede", pa.string()),
             ("description", pa.string()),
+            ("description_source", pa.string()),
             ("author", pa.string()),
-            ("published", pa.string()),
+            ("author_source", pa.string()),
+            ("published_date", pa.date32()),  # the day the source states, in its own time zone
+            ("published_at", _TS),  # the instant, when the source states a time with its zone
             ("published_source", pa.string()),
             ("dateline", pa.string()),
             ("site", pa.string()),
+            ("site_source", pa.string()),
             ("url", pa.string()),
+            ("url_source", pa.string()),
             ("source_fields", pa.string()),  # JSON: the title and fields the source gave (reenrich recomputes from it)
             ("text", pa.string()),
             ("char_count", pa.int32()),

@@ -135,6 +135,20 @@ class Writer:
         """Live data files across the tables (what compaction merges)."""
         return int(self._scalar(f"SELECT coalesce(sum(file_count), 0) FROM ducklake_table_info({sql_literal(LAKE)})"))
 
+    def compaction_debt(self) -> int:
+        """Data files plus commits inlined since the last flush: what the next ``compact`` would fold together."""
+        inlined = self._scalar(
+            f"""
+            WITH snapshots AS (
+                SELECT snapshot_id, map_keys(changes) AS kinds FROM ducklake_snapshots({sql_literal(LAKE)})
+            )
+            SELECT count(*) FROM snapshots
+            WHERE list_contains(kinds, 'inlined_insert') AND snapshot_id > coalesce(
+                (SELECT max(snapshot_id) FROM snapshots WHERE list_contains(kinds, 'flushed_inlined')), -1)
+            """
+        )
+        return self.data_files() + int(inlined or 0)
+
     def initialise(self, sql_dir: Path) -> None:
         """Create missing tables, add columns the schemas gained, (re)create the views when views.sql changed.
 

@@ -11,7 +11,7 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from tasks.settings import Settings
-from tasks.store.storage import Warehouse, reader
+from tasks.store.lake import Warehouse
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -38,7 +38,7 @@ def sql(warehouse_dir: Path) -> Callable[..., list[tuple[Any, ...]]]:
     """Query the warehouse views the way a user does (fresh connection per query)."""
 
     def query(statement: str, *params: Any) -> list[tuple[Any, ...]]:
-        connection: duckdb.DuckDBPyConnection = reader(Warehouse(warehouse_dir), Settings().sql)
+        connection: duckdb.DuckDBPyConnection = Warehouse(warehouse_dir).connect()
         try:
             return connection.execute(statement, list(params)).fetchall()
         finally:

@@ -17,7 +17,7 @@ from prefect.settings import PREFECT_API_URL
 from prefect.testing.utilities import prefect_test_harness
 
 from tasks.settings import Settings
-from tasks.store.storage import Warehouse, reader
+from tasks.store.lake import Warehouse
 from tests.conftest import ROOT
 
 
@@ -111,7 +111,7 @@ def ingest(source: Path, warehouse_dir: Path) -> Callable[..., Any]:
 
 
 def query(warehouse: Path, statement: str, *params: Any) -> list[tuple[Any, ...]]:
-    connection: duckdb.DuckDBPyConnection = reader(Warehouse(warehouse), Settings().sql)
+    connection: duckdb.DuckDBPyConnection = Warehouse(warehouse).connect()
     try:
         return connection.execute(statement, list(params)).fetchall()
     finally:

@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 from tasks.sources.discover import scan
-from tasks.store.storage import Warehouse
+from tasks.store.lake import Warehouse
 from tests.reliability.conftest import query
 
 SENTENCES = (
@@ -105,9 +105,8 @@ def write_bad(folder: Path, rng: random.Random, tag: str) -> Path:
 
 def assert_consistent(warehouse: Path) -> None:
     """What must hold after any crash: nothing twice, nothing half-visible, every row traceable."""
-    home = Warehouse(warehouse)
-    if not home.current.exists() or not home.batch_dirs():
-        return  # killed before the first commit: nothing is visible yet, which is consistent
+    if not _has_tables(warehouse):
+        return  # killed before the lake's tables were committed: nothing is visible yet, which is consistent
     versions = (
         "SELECT source_path, file_version FROM files WHERE status <> 'unchanged' GROUP BY ALL HAVING count(*) > 1"
     )
@@ -139,11 +138,39 @@ def assert_consistent(warehouse: Path) -> None:
     assert unledgered == []
 
 
-def assert_complete(source: Path, warehouse: Path, *, compacted: bool = False) -> None:
-    """After a run that finished: every source file's current version is in the ledger, nothing pending.
+def _has_tables(warehouse: Path) -> bool:
+    home = Warehouse(warehouse)
+    if not home.exists():
+        return False
+    return bool(
+        query(
+            warehouse, "SELECT 1 FROM information_schema.tables WHERE table_catalog = 'lake' AND table_name = 'files'"
+        )
+    )
 
-    ``compacted``: that run swapped generations, so the retired one waits for the next run's clean-up.
-    """
+
+def data_files_on_disk(warehouse: Path) -> set[str]:
+    return {p.as_posix() for p in (warehouse / "data").rglob("*.parquet")}
+
+
+def data_files_in_catalog(warehouse: Path) -> set[str]:
+    tables = [
+        row[0]
+        for row in query(
+            warehouse,
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'lake' AND table_type = 'BASE TABLE'",
+        )
+    ]
+    files: set[str] = set()
+    for table in tables:
+        listed = query(warehouse, f"SELECT data_file, delete_file FROM ducklake_list_files('lake', '{table}')")
+        files |= {path for row in listed for path in row if path is not None}
+    return files
+
+
+def assert_complete(source: Path, warehouse: Path) -> None:
+    """After a run that finished: every source file's current version is in the ledger, nothing pending, and every
+    data file on disk belongs to the lake (a killed writer's files were removed by the next session)."""
     assert_consistent(warehouse)
     on_disk = {found.ref.source_path: (found.ref.size, found.ref.mtime_ns) for found in scan(source)}
     ledger = {
@@ -160,7 +187,17 @@ def assert_complete(source: Path, warehouse: Path, *, compacted: bool = False) -
     assert gone == set(), f"deleted files not marked deleted: {gone}"
     assert query(warehouse, "SELECT count(*) FROM runs WHERE status = 'running'") == [(0,)]
     home = Warehouse(warehouse)
-    assert not home.staging.exists() or list(home.staging.iterdir()) == []
-    generations = sorted(p.name for p in home.data.glob("gen-*"))
-    assert generations[-1] == home.current.resolve().name and len(generations) == (2 if compacted else 1)
+    assert data_files_on_disk(warehouse) == data_files_in_catalog(warehouse)
     assert list(home.kept.glob("**/.tmp-*")) == []
+
+
+def stale_views(warehouse: Path) -> None:
+    """Make the lake's views look out of date (as after an upgrade), so the next writer session rewrites them."""
+    home = Warehouse(warehouse)
+    if not home.exists():
+        return  # the first run creates them
+    connection = home.connect(read_only=False)
+    try:
+        connection.execute("COMMENT ON VIEW articles IS 'stale'")
+    finally:
+        connection.close()

@@ -42,9 +42,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from tasks.faults import POINTS, UNREADABLE_ENV
 from tasks.parse.documents import parse_file
-from tasks.store.storage import Warehouse
+from tasks.store.lake import Warehouse
 from tests.reliability.conftest import Child, query
-from tests.reliability.invariants import GOOD_KINDS, assert_consistent, bad_bytes, good_bytes, kind_of
+from tests.reliability.invariants import GOOD_KINDS, assert_consistent, bad_bytes, good_bytes, kind_of, stale_views
 
 EXAMPLES = int(os.environ.get("WIREHOUSE_STATEFUL_EXAMPLES", "4"))
 STEPS = int(os.environ.get("WIREHOUSE_STATEFUL_STEPS", "10"))
@@ -58,7 +58,7 @@ FOLDERS = ("", "sub", "sub/deeper")  # "" is the source root, never made unreada
 UNLISTABLE = ("sub", "sub/deeper")
 MAX_FILES = 10
 WORKERS = 2
-REPEATABLE = {"parquet_write": 3, "before_rename": 2, "enrich": 2, "validate": 2, "after_rename": 2}
+REPEATABLE = {"parquet_write": 3, "before_commit": 2, "enrich": 2, "validate": 2, "after_commit": 2}
 HOLDS_ARTICLES = {"landed", "duplicate", "unchanged"}  # statuses of a file whose bytes yield articles
 MAX_DECOMPRESSED = 50_000_000
 
@@ -366,7 +366,7 @@ class FolderMachine(RuleBasedStateMachine):
         deleted = bool(self.deletions())
         points: list[tuple[str, int]] = []
         for point in POINTS:
-            if point in {"enrich", "validate", "after_rename"}:
+            if point in {"enrich", "validate", "after_commit"}:
                 limit = min(batches, REPEATABLE[point])
             elif point == "deletions":
                 limit = int(deleted)
@@ -374,7 +374,7 @@ class FolderMachine(RuleBasedStateMachine):
                 limit = int(any(not listed[rel].texts for rel in changed))
             elif point == "parquet_write":  # one table per run record, more for deletions and batches
                 limit = 3 if batches or deleted else 2
-            elif point == "generation_swap":  # compaction needs more batches than a first run leaves
+            elif point == "compaction":  # compaction needs data files, which a first run may not leave
                 limit = int(self.runs > 0)
             else:
                 limit = REPEATABLE.get(point, 1)
@@ -393,13 +393,9 @@ class FolderMachine(RuleBasedStateMachine):
         self.kills += 1
         point, limit = pick(self.reachable(), index)
         fault = f"{point}@{min(nth, limit)}"
-        if point == "view_refresh":  # views are rewritten only when the warehouse folder moved
-            moved = self.home / f"warehouse-moved-{self.count}"
-            self.count += 1
-            if self.warehouse.exists():
-                self.warehouse.rename(moved)
-            self.warehouse = moved
-        compact = 2 if point == "generation_swap" else 0
+        if point == "view_refresh":  # views are rewritten only when they changed
+            stale_views(self.warehouse)
+        compact = 2 if point == "compaction" else 0
         self.note(f"run killed at {fault}" + (f" with {sorted(self.unreadable)} unreadable" if self.unreadable else ""))
         child = self.run_child(
             self.source, self.warehouse, fault=fault, env=self.fault_env(), batch_size=2, compact_threshold=compact

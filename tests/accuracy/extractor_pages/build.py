@@ -111,6 +111,14 @@ def _git(repo: Path, *args: str) -> bytes:
 _STRING = re.compile(r"""\s*(?:'((?:\\.|[^'\\])*)'|"((?:\\.|[^"\\])*)"|`((?:\\.|[^`\\])*)`|(null|undefined))\s*""")
 
 
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    return chr(int(code[1:], 16)) if len(code) > 1 else {"n": "\n", "t": "\t"}.get(code, code)
+
+
 def _js_string(source: str, pos: int) -> str | None:
     """A JavaScript string literal (or several joined with ``+``) at ``pos``; None for null/undefined."""
     parts = []
@@ -118,7 +126,7 @@ def _js_string(source: str, pos: int) -> str | None:
         if match.group(4):
             return None
         raw = next(group for group in match.groups()[:3] if group is not None)
-        parts.append(re.sub(r"\\(.)", r"\1", raw))
+        parts.append(_ESCAPE.sub(_unescape, raw))
         pos = match.end()
         if not source.startswith("+", pos):
             break
