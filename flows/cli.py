@@ -286,6 +286,33 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], format: str) ->
         console.print(table)
 
 
+@app.command(name="duckdb", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def duckdb_cli(ctx: typer.Context, warehouse: WarehouseOption = None) -> None:
+    """The DuckDB CLI with the lake attached read-only (further arguments go to duckdb, e.g. -c "SELECT …")."""
+    settings = build_settings(warehouse=warehouse)
+    _require_warehouse(settings)
+    import shutil
+    import subprocess
+    import tempfile
+
+    from tasks.store.lake import Warehouse
+
+    cli = Path(sys.executable).with_name("duckdb")
+    executable = str(cli) if cli.exists() else shutil.which("duckdb")
+    if executable is None:
+        raise CommandFailed("the duckdb executable is missing: pip install duckdb-cli")
+    home = Warehouse.of(settings)
+    home.link_extensions()
+    script = "".join(f"{statement};\n" for statement in home.setup_sql())  # with the S3 secret: never on disk for long
+    script += f"{home.attach_sql(read_only=True)};\nUSE lake;\n"
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", encoding="utf-8") as init:
+        init.write(script)
+        init.flush()
+        code = subprocess.call([executable, "-init", init.name, *ctx.args])
+    if code:
+        raise typer.Exit(1)
+
+
 @app.command()
 def status(
     warehouse: WarehouseOption = None, last: Annotated[int, typer.Option(min=0, help="runs to show")] = 10
@@ -418,9 +445,10 @@ def reenrich(
         return
     console.print(
         f"re-enriched {', '.join(result.components)} for {result.articles} articles "
-        f"({result.rewritten_files} files rewritten, {result.linked_files} linked"
+        f"({result.rewritten_batches} batches rewritten"
         + (f", {result.quarantined} rows quarantined" if result.quarantined else "")
-        + f") in {result.seconds:.1f}s"
+        + (f", {result.settled_files} ledger rows settled" if result.settled_files else "")
+        + f") in {result.seconds:.1f}s as snapshot {result.snapshot}"
     )
 
 

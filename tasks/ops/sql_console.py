@@ -5,24 +5,33 @@ Two layers, each enough on its own to keep the warehouse unchanged:
 1. :func:`check_read_only` accepts only statements that read: ``SELECT`` (DuckDB parses ``DESCRIBE``, ``SHOW``,
    ``SUMMARIZE``, ``FROM …``, ``VALUES``, ``UNPIVOT`` as SELECT too), ``EXPLAIN [ANALYZE]`` of such a statement, and
    the introspection ``PRAGMA``\\ s in :data:`READ_ONLY_PRAGMAS`.
-2. :func:`console` returns an in-memory DuckDB whose views read the Parquet files through ``wirehouse://``, a file
-   system that opens files inside the warehouse's data folder for reading and nothing else, and then locks itself
-   down (:func:`lock_down`): DuckDB's own local file system is switched off, so nothing anywhere can be read or
-   written through it; external access is off except for the data folder; and the configuration is locked, so no
+2. :func:`console` returns an in-memory DuckDB with the lake attached ``READ_ONLY`` (no INSERT, DELETE, DDL or
+   DuckLake maintenance call goes through) whose data files are read through ``wirehouse://``, a file system that
+   opens files inside the lake's data folder for reading and nothing else, and then locks itself down
+   (:func:`lock_down`): DuckDB's own local file system is switched off, so nothing anywhere can be read or written
+   through it; external access is off except for the data folder; and the configuration is locked, so no
    statement can undo any of that.
 
+   One hole the settings leave, closed by layer 1 alone: the SQLite extension (loaded for the catalog) opens
+   files itself, not through DuckDB's file systems, so ``ATTACH '…' (TYPE sqlite)`` is not stopped by them.
+
 Why the file system of our own: ``allowed_directories`` is an access list, not a read-only one. With only
-``enable_external_access=false`` and ``allowed_directories=['<warehouse>/data/']``, DuckDB 2.0.1 still overwrites
+``enable_external_access=false`` and ``allowed_directories=['<warehouse>/data/']``, DuckDB still overwrites
 ``files.parquet`` there with ``COPY … TO``, writes with ``EXPORT DATABASE`` and creates databases with
 ``ATTACH … (READ_WRITE)``; ``allowed_paths`` lets ``COPY … (USE_TMP_FILE false)`` overwrite the file it allows.
 
-Nothing here writes anywhere: not in the warehouse, not ``wirehouse.duckdb`` (which only a writer refreshes,
-under the lock), not DuckDB's temporary directory.
+Nothing here writes anywhere: not in the warehouse, not its catalog, not DuckDB's temporary directory.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
 import duckdb
+from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
 
 from tasks.store.lake import Warehouse, sql_literal
 
@@ -77,7 +86,8 @@ def _refusal(statement: duckdb.Statement) -> str | None:
         refused = _refusal(inner[0])
         return f"EXPLAIN {refused}" if refused else None
     first = words[0][1].upper() if words else kind.name
-    return first if first == kind.name else f"{first} ({kind.name})"  # INSTALL is a LOAD, CHECKPOINT a CALL
+    named = kind.name.isidentifier()  # duckdb 1.5 calls UPDATE EXTENSIONS "???"
+    return first if first == kind.name or not named else f"{first} ({kind.name})"  # INSTALL is a LOAD
 
 
 def _words(query: str) -> list[tuple[int, str]]:
@@ -108,22 +118,75 @@ def _explained(query: str, words: list[tuple[int, str]]) -> str:
     return query[rest[0][0] :] if rest else ""
 
 
-def lock_down(connection: duckdb.DuckDBPyConnection, allowed: list[str]) -> None:
-    """DuckDB's own settings: external access only to ``allowed`` (the lake's data), then locked.
+class WarehouseFiles(AbstractFileSystem):  # type: ignore[misc]  # fsspec ships no type hints
+    """``wirehouse://<absolute path>``: files under one folder, opened for reading; anything else is refused.
 
-    Order matters: the lock comes last, so no statement can undo the rest.
+    Paths are resolved (``..``, symbolic links) before the check, so nothing outside the folder is reachable even
+    through a link inside it.
     """
-    listed = ", ".join(sql_literal(path) for path in allowed)
-    connection.execute(f"SET allowed_directories = [{listed}]")
+
+    protocol = (PROTOCOL,)
+    cachable = False  # one instance per warehouse, never shared through fsspec's instance cache
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = os.path.realpath(root)
+        self._local = LocalFileSystem()
+
+    def _inside(self, path: str) -> str:
+        local: str = self._strip_protocol(path)
+        real = os.path.realpath(local)
+        if real != self.root and not real.startswith(self.root + os.sep):
+            raise PermissionError(f"outside the warehouse data folder: {path}")
+        return local
+
+    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> Any:
+        return self._local.ls(self._inside(path), detail=detail)
+
+    def info(self, path: str, **kwargs: Any) -> Any:
+        return self._local.info(self._inside(path))
+
+    def modified(self, path: str) -> Any:
+        return self._local.modified(self._inside(path))
+
+    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        if mode != "rb":
+            raise PermissionError(f"the warehouse is read-only here (mode {mode!r}): {path}")
+        return self._local._open(self._inside(path), mode="rb")
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("the warehouse is read-only here")
+
+    mkdir = makedirs = rmdir = rm = rm_file = _rm = mv = cp_file = copy = put_file = pipe_file = touch = _refuse
+
+
+def lock_down(connection: duckdb.DuckDBPyConnection, data: str) -> None:
+    """DuckDB's own settings: no local file system, external access only to ``data`` (``wirehouse://…``), locked.
+
+    Order matters: external access goes off while the local file system is still on (DuckDB checks its
+    temporary directory then), and the lock comes last, so no statement can undo the rest.
+    """
+    connection.execute(f"SET allowed_directories = [{sql_literal(data)}]")
     connection.execute("SET enable_external_access = false")
+    connection.execute("SET disabled_filesystems = 'LocalFileSystem'")
     connection.execute("SET lock_configuration = true")
 
 
 def console(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the lake attached read-only, for user queries: it reads the lake, nothing else."""
-    connection = warehouse.connect(read_only=True)
+    """An in-memory DuckDB with the lake attached read-only, its data files read through ``wirehouse://``.
+
+    For a lake whose data is on object storage the file system is DuckDB's httpfs (the lake is attached
+    read-only, and local files stay off limits the same way).
+    """
+    local = warehouse.local_data
+    if local is None:
+        connection = warehouse.connect(read_only=True)
+        data = warehouse.data_url
+    else:
+        data = f"{PROTOCOL}://{local.as_posix()}/"
+        connection = warehouse.connect(read_only=True, data_url=data, filesystem=WarehouseFiles(local))
     try:
-        lock_down(connection, [warehouse.data_url])
+        lock_down(connection, data)
     except BaseException:
         connection.close()
         raise

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 import duckdb
@@ -131,10 +131,19 @@ class Warehouse:
         return path is None or path.exists()
 
     def attach_sql(
-        self, *, read_only: bool, snapshot: int | None = None, inlining: int | None = None, alias: str = LAKE
+        self,
+        *,
+        read_only: bool,
+        snapshot: int | None = None,
+        inlining: int | None = None,
+        alias: str = LAKE,
+        data_url: str | None = None,
     ) -> str:
-        options = [f"DATA_PATH {sql_literal(self.data_url)}"]
-        if self.data_path is None:  # the default data folder moves with the warehouse folder (paths are relative)
+        """``data_url`` reads the same data files under another name (the console's read-only file system)."""
+        options = [f"DATA_PATH {sql_literal(data_url or self.data_url)}"]
+        # The default data folder moves with the warehouse (relative paths); never for a shared catalog, where it
+        # would send each machine's writes to a folder of its own that no other machine reads.
+        if (self.data_path is None and not self.is_shared) or data_url:
             options.append("OVERRIDE_DATA_PATH true")
         if inlining is not None:
             options.append(f"DATA_INLINING_ROW_LIMIT {int(inlining)}")
@@ -196,6 +205,8 @@ class Warehouse:
         snapshot: int | None = None,
         memory_limit: str | None = READER_MEMORY,
         inlining: int | None = None,
+        data_url: str | None = None,
+        filesystem: Any = None,
     ) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB with the lake attached as ``lake`` and selected (``USE lake``).
 
@@ -206,6 +217,8 @@ class Warehouse:
         self.link_extensions()
         connection = duckdb.connect()
         try:
+            if filesystem is not None:  # an fsspec file system DuckDB reads the data through (``data_url``)
+                connection.register_filesystem(filesystem)
             if memory_limit:
                 connection.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
             connection.execute("SET enable_external_file_cache = false")
@@ -215,7 +228,9 @@ class Warehouse:
                 self.catalog_path.parent.mkdir(parents=True, exist_ok=True)
             if not read_only and self.local_data is not None:
                 self.local_data.mkdir(parents=True, exist_ok=True)
-            connection.execute(self.attach_sql(read_only=read_only, snapshot=snapshot, inlining=inlining))
+            connection.execute(
+                self.attach_sql(read_only=read_only, snapshot=snapshot, inlining=inlining, data_url=data_url)
+            )
             connection.execute(f"USE {LAKE}")
         except BaseException:
             connection.close()

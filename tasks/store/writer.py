@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +31,10 @@ from tasks.store.schema import SCHEMAS, TABLES
 INLINING_ROW_LIMIT = 100  # commits this small stay in the catalog (a run's records, a quiet schedule's few files)
 VIEW_STAMP = "articles"  # the view whose comment carries the fingerprint of views.sql
 LOCK_POLL_SECONDS = 0.2
+# The writer lock's key on a PostgreSQL catalog. Advisory locks are scoped to a database, and one database holds one
+# lake's catalog: the key names no path, so machines that spell the data path or the server differently still
+# exclude each other (a key hashed from the data path did not: a mount seen under two names made two locks).
+ADVISORY_LOCK_KEY = int.from_bytes(hashlib.sha256(b"wirehouse:writer").digest()[:8], "big", signed=True)
 
 
 class WarehouseBusy(RuntimeError):
@@ -227,10 +231,8 @@ class Writer:
 
 def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
     """Roll back, unless the failure already ended the transaction (a failed COMMIT does): keep the first error."""
-    try:
+    with suppress(duckdb.TransactionException):
         cursor.execute("ROLLBACK")
-    except duckdb.TransactionException:
-        pass
 
 
 def _duckdb_types(cursor: duckdb.DuckDBPyConnection, schema: pa.Schema) -> dict[str, str]:
@@ -263,7 +265,7 @@ def writer(warehouse: Warehouse, sql_dir: Path, *, timeout: float) -> Iterator[W
 @contextmanager
 def _writer_lock(warehouse: Warehouse, timeout: float) -> Iterator[None]:
     if warehouse.postgres_dsn is not None:
-        with _advisory_lock(warehouse.postgres_dsn, _lock_key(warehouse), timeout):
+        with _advisory_lock(warehouse.postgres_dsn, ADVISORY_LOCK_KEY, timeout):
             yield
         return
     from filelock import FileLock, Timeout
@@ -277,12 +279,6 @@ def _writer_lock(warehouse: Warehouse, timeout: float) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-def _lock_key(warehouse: Warehouse) -> int:
-    """A signed 64-bit advisory-lock key naming this lake (its data path) on the catalog's server."""
-    digest = hashlib.sha256(f"wirehouse:{warehouse.data_url}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 @contextmanager

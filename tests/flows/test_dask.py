@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tasks.settings import Settings
-from tasks.store.storage import Warehouse, query
+from tasks.store.lake import Warehouse, query
 from tests.conftest import SEEDS
 
 distributed = pytest.importorskip("distributed")
@@ -25,7 +25,7 @@ def cluster() -> Iterator[str]:
 
 
 def _rows(warehouse: Path) -> list[tuple[object, ...]]:
-    with query(Warehouse(warehouse), Settings().sql) as connection:
+    with query(Warehouse(warehouse)) as connection:
         return connection.execute(QUERY).fetchall()
 
 

@@ -5,6 +5,7 @@ The readers (sql, status, report, docs) never write in the warehouse outside the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 from flows.cli import invoke
 from tasks.ops.sql_console import NotReadOnly, WarehouseFiles, check_read_only, console
 from tasks.settings import Settings
-from tasks.store.storage import Warehouse
+from tasks.store.lake import Warehouse
 from tests.conftest import SEED_ARTICLE
 
 VIEWS = (
@@ -49,7 +50,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> Ware
 
 @pytest.fixture
 def connection(home: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
-    opened = console(home, Settings().sql)
+    opened = console(home)
     try:
         yield opened
     finally:
@@ -155,26 +156,42 @@ def test_the_views_see_the_data(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_settings_alone_refuse_every_write_into_the_warehouse(home: Warehouse) -> None:
-    """No statement check here: what a COPY, EXPORT or ATTACH that slipped through could do."""
-    live = home.current.as_posix()
-    schema_batch = next(home.current.glob("batch=*")).name
-    ledger = f"{live}/{schema_batch}/files.parquet"
+    """No statement check here: what a COPY, EXPORT, ATTACH or DuckLake call that slipped through could do.
+
+    (``ATTACH … (TYPE sqlite)`` is the one the settings cannot stop: the statement check refuses it.)"""
+    data = home.data_url.rstrip("/")
+    catalog = home.catalog_path.as_posix() if home.catalog_path else ""
+    kept = next(home.kept.rglob("*"))
     writes = [
-        f"COPY (SELECT 1 AS a) TO 'wirehouse://{ledger}'",
-        f"COPY (SELECT 1 AS a) TO 'wirehouse://{ledger}' (USE_TMP_FILE false)",
-        f"COPY (SELECT 1 AS a) TO '{ledger}' (USE_TMP_FILE false)",
-        f"COPY (SELECT 1 AS a) TO 'wirehouse://{live}/batch=new/files.parquet'",
-        f"EXPORT DATABASE 'wirehouse://{live}/export'",
-        f"ATTACH 'wirehouse://{home.data.as_posix()}/new.duckdb' (READ_WRITE)",
-        f"ATTACH '{home.data.as_posix()}/new.duckdb' (READ_WRITE)",
-        f"ATTACH '{home.db_path.as_posix()}'",
+        f"COPY (SELECT 1 AS a) TO '{catalog}'",
+        f"COPY (SELECT 1 AS a) TO '{data}/main/files/x.parquet'",
+        f"COPY (SELECT 1 AS a) TO '{kept.as_posix()}' (FORMAT csv)",
+        f"EXPORT DATABASE '{data}/export'",
+        f"ATTACH 'ducklake:sqlite:{catalog}' AS rw (DATA_PATH '{data}/')",
+        f"ATTACH '{data}/new.duckdb' (READ_WRITE)",
+        "INSERT INTO files (source_path) VALUES ('x')",
+        "DELETE FROM files",
+        "UPDATE article_versions SET title = 'x'",
+        "DROP VIEW articles",
+        "CREATE TABLE lake.evil AS SELECT 1",
+        "ALTER TABLE files ADD COLUMN evil INTEGER",
+        "CALL ducklake_expire_snapshots('lake', older_than => now())",
+        "SELECT * FROM ducklake_delete_orphaned_files('lake', cleanup_all => true)",
+        "SELECT * FROM ducklake_flush_inlined_data('lake')",
         "COPY (SELECT 1 AS a) TO '/tmp/wirehouse-escape.csv'",
     ]
+    maintenance = [  # on a read-only lake these find nothing to do: the files below prove it
+        "SELECT * FROM ducklake_cleanup_old_files('lake', cleanup_all => true)",
+        "SELECT * FROM ducklake_merge_adjacent_files('lake')",
+    ]
     before = snapshot(home.root)
-    connection = console(home, Settings().sql)
+    connection = console(home)
     try:
         for statement in writes:
             with pytest.raises(duckdb.Error):
+                connection.execute(statement).fetchall()
+        for statement in maintenance:
+            with contextlib.suppress(duckdb.Error):
                 connection.execute(statement).fetchall()
         assert connection.execute("SELECT count(*) FROM articles").fetchall() == [(1,)]  # still usable
     finally:
@@ -186,19 +203,17 @@ def test_settings_alone_refuse_every_write_into_the_warehouse(home: Warehouse) -
 def test_settings_alone_refuse_reads_outside_the_warehouse_data(home: Warehouse, tmp_path: Path) -> None:
     outside = tmp_path / "x.parquet"
     duckdb.sql(f"COPY (SELECT 42 AS answer) TO '{outside}'")
-    live = home.current.as_posix()
+    data = home.data_url.rstrip("/")
     reads = [
         "SELECT * FROM read_text('/etc/hostname')",
         "SELECT * FROM read_csv('/etc/passwd')",
         f"SELECT * FROM read_parquet('{outside}')",
-        "SELECT * FROM read_text('wirehouse:///etc/hostname')",
-        f"SELECT * FROM read_text('wirehouse://{live}/../../../../../../etc/hostname')",
-        f"SELECT * FROM read_parquet('wirehouse://{outside}')",
-        f"SELECT * FROM read_blob('wirehouse://{home.root.as_posix()}/quarantine/**')",  # originals stay private
-        f"SELECT * FROM read_blob('{home.db_path.as_posix()}')",
+        f"SELECT * FROM read_text('{data}/../../../../../../etc/hostname')",
+        f"SELECT * FROM read_blob('{home.kept.as_posix()}/**')",  # originals stay private
+        f"SELECT * FROM read_blob('{home.catalog_path}')",
         "SELECT * FROM glob('/etc/*')",
     ]
-    connection = console(home, Settings().sql)
+    connection = console(home)
     try:
         for statement in reads:
             with pytest.raises(duckdb.PermissionException):
@@ -253,14 +268,14 @@ def test_sql_and_status_write_nothing_in_the_warehouse(home: Warehouse, capsys: 
     where = ["--warehouse", str(home.root)]
     assert invoke(["sql", "SELECT count(*) AS n FROM articles", *where, "--format", "csv"]) == 0
     assert capsys.readouterr().out.split() == ["n", "1"]
-    assert invoke(["sql", f"COPY files TO '{home.current}/x.parquet'", *where]) == 2
+    assert invoke(["sql", f"COPY files TO '{home.data_url}x.parquet'", *where]) == 2
     assert invoke(["sql", "SELECT * FROM read_text('/etc/hostname')", *where]) == 2
     assert invoke(["sql", "SELECT * FROM no_such_view", *where]) == 2
     assert invoke(["status", *where]) == 0
     out = capsys.readouterr()
     assert "articles 1" in out.out
     assert [line.split(":")[0] for line in out.err.splitlines()] == ["wirehouse"] * 3
-    assert changed(before, snapshot(home.root)) == set()  # wirehouse.duckdb included: no view refresh
+    assert changed(before, snapshot(home.root)) == set()  # the catalog included
 
 
 def test_report_and_docs_write_only_their_output(home: Warehouse, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
 
-from tasks.settings import Settings
-from tasks.store.storage import Warehouse, query
+from tasks.store.lake import Warehouse, query
 from tests.sources.test_s3_source import STORY, put
 
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
@@ -25,7 +24,7 @@ def _server_rows(db: Path) -> list[str]:
 
 
 def _warehouse_rows(warehouse: Path) -> list[str]:
-    with query(Warehouse(warehouse), Settings().sql) as connection:
+    with query(Warehouse(warehouse)) as connection:
         views = ("files", "article_versions", "quarantine", "validations", "runs")
         return [repr(row) for view in views for row in connection.execute(f"SELECT * FROM {view}").fetchall()]
 
