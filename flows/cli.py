@@ -173,7 +173,7 @@ def run(
 @contextmanager
 def _run_failures() -> Iterator[None]:
     """A failed run (the flow run is already marked Failed in Prefect): ``run failed: …`` and exit code 1."""
-    from flows.ingest_articles import RunFailed
+    from flows.summary import RunFailed
 
     try:
         yield
@@ -562,7 +562,7 @@ def watch(
     def failed(error: BaseException) -> None:  # reported, and the watch goes on (as a schedule would)
         say_error("run failed:", error if isinstance(error, RunFailed) else f"{type(error).__name__}: {error}")
 
-    from flows.ingest_articles import RunFailed
+    from flows.summary import RunFailed
 
     watch_and_ingest(settings, debounce_ms=int(debounce * 1000), on_run=print_summary, on_failure=failed)
 

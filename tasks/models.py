@@ -43,6 +43,16 @@ class FileStatus(StrEnum):
     REQUEUED = "requeued"  # `wirehouse requeue`: the next run reads this path again as a new version
 
 
+class RunStatus(StrEnum):
+    """A flow run as the ``runs`` view records it."""
+
+    RUNNING = "running"  # recorded when it starts; still so if it was killed (until the next run marks it)
+    COMPLETED = "completed"
+    SKIPPED = "skipped"  # another writer held the lake, or the source folder was missing
+    FAILED = "failed"
+    CRASHED = "crashed"  # killed before it finished: marked by the next run
+
+
 @dataclass(frozen=True, slots=True)
 class FileRef:
     """A file version found under the source root (not yet read)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ READER_MEMORY = "512MB"  # ledger and console queries stream Parquet and build s
 def sql_literal(value: str) -> str:
     """The one place a string becomes SQL text: single-quoted, quotes doubled."""
     return "'" + value.replace("'", "''") + "'"
+
+
+_PASSWORD_PAIR = re.compile(r"password\s*=\s*(?:'[^']*'|\S+)", re.I)
 
 
 def _is_postgres(catalog: str) -> bool:
@@ -124,6 +128,12 @@ class Warehouse:
             return f"ducklake:postgres:{self.postgres_dsn}"
         assert self.catalog_path is not None
         return f"ducklake:sqlite:{self.catalog_path.as_posix()}"
+
+    def display(self) -> str:
+        """The location for logs and summaries: no password, whether in a URL or a ``password=`` pair."""
+        from tasks.sources.locations import redact
+
+        return _PASSWORD_PAIR.sub("password=***", redact(self.location()))
 
     def exists(self) -> bool:
         """A lake was created here (for a server catalog: assume so; attaching tells)."""

@@ -87,17 +87,21 @@ def test_duckdb_cli_reads_the_warehouse(source: Path, warehouse_dir: Path) -> No
         app, ["run", "--source", str(source), "--warehouse", str(warehouse_dir), "--min-age", "0", "--workers", "1"]
     )
     assert ran.exit_code == 0, ran.output
-    out = subprocess.run(
-        [
-            str(duckdb_cli),
-            "-readonly",
-            "-csv",
-            str(warehouse_dir / "wirehouse.duckdb"),
-            "SELECT count(*) FROM articles WHERE language = 'en'",
-        ],
+    query = "SELECT count(*) FROM articles WHERE language = 'en'"
+    out = subprocess.run(  # README's command: the CLI with the init script the writer leaves
+        [str(duckdb_cli), "-init", str(warehouse_dir / "attach.sql"), "-csv", "-c", query],
         capture_output=True,
         text=True,
         timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "1"
+    wirehouse = Path(sys.executable).with_name("wirehouse")  # and `wirehouse duckdb`, as a user runs it
+    out = subprocess.run(
+        [str(wirehouse), "duckdb", "--warehouse", str(warehouse_dir), "-csv", "-c", query],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "1"
