@@ -380,7 +380,7 @@ def requeue(
         raise UsageProblem(f"unknown reason code {reason!r}: one of {', '.join(r.value for r in Reason)}")
     settings = build_settings(warehouse=warehouse)
     _require_warehouse(settings)
-    from tasks.store.ingest import requeue_files
+    from tasks.store.landing import requeue_files
 
     with _writer_session(settings) as session:
         paths = requeue_files(session, settings.sql, Reason(reason), path)

@@ -17,7 +17,7 @@ from flows.runners import dask_task_runner, enrichment_map, opaque
 from flows.summary import RunFailed, RunSummary
 from tasks.faults import crash_point
 from tasks.models import RunStatus
-from tasks.prefect_tasks import discover_changes, enrich_batch, land, read_batch, validate
+from tasks.prefect_tasks import collect, discover_changes, land, read, validate
 from tasks.quality.suites import Validator
 from tasks.settings import Settings
 from tasks.sources.locations import (
@@ -28,8 +28,10 @@ from tasks.sources.locations import (
     redact,
     url_credentials,
 )
-from tasks.store.ingest import Ledger, RunInfo, StartedBatch, batches, deletion_rows, run_row
+from tasks.store.batches import RunInfo, StartedBatch, batches
 from tasks.store.lake import Warehouse
+from tasks.store.landing import deletion_rows, run_row
+from tasks.store.ledger import Ledger
 from tasks.store.schema import table_from_rows
 from tasks.store.writer import WarehouseBusy, Writer, new_batch_id, utc_now, writer
 
@@ -196,11 +198,11 @@ def _ingest(settings: Settings, session: Writer, ledger: Ledger, summary: RunSum
         in_flight: StartedBatch | None = None
         for rows in [*batches(changes.pending, settings.batch_size), None]:
             shas = in_flight.shas if in_flight else frozenset()
-            started = None if rows is None else read_batch(rows, info, ledger, opaque(shas)).hand_off(map_fn)
+            started = None if rows is None else read(rows, info, ledger, opaque(shas)).hand_off(map_fn)
             if in_flight is None:
                 in_flight = started
                 continue
-            prepared = enrich_batch(opaque(in_flight), info, ledger)
+            prepared = collect(opaque(in_flight), info, ledger)
             in_flight = started
             validated = validate(opaque(prepared), validator, run_id)
             outcome = land(opaque(validated), opaque(session))

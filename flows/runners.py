@@ -13,7 +13,7 @@ from tasks.enrich.steps import EnrichJob, EnrichOutput, failed_output, warm_work
 from tasks.models import Reason
 from tasks.prefect_tasks import enrich_chunk
 from tasks.settings import Settings
-from tasks.store.ingest import MapFn
+from tasks.store.batches import MapFn
 
 T = TypeVar("T")
 # Files per enrichment chunk, the unit a worker enriches component by component (tasks.enrich.steps.enrich_jobs):

@@ -81,16 +81,3 @@ class Document:
     record_index: int  # 0 for single-article files, line number for JSONL
     title: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)  # metadata found in the source (JSON keys, HTML meta)
-
-
-@dataclass(slots=True)
-class FileResult:
-    """Everything the enrichment worker learned about one file version."""
-
-    ref: FileRef
-    content_sha256: str | None
-    encoding: str | None
-    format: str | None
-    articles: list[dict[str, Any]]
-    rejections: list[Rejection]
-    raw: bytes | None = None  # original bytes, kept only when the file is (partly) quarantined

@@ -16,19 +16,9 @@ from prefect.cache_policies import NONE
 from tasks.enrich.steps import EnrichJob, EnrichOutput
 from tasks.quality.suites import Validator
 from tasks.sources.locations import Source
-from tasks.store.ingest import (
-    BatchOutcome,
-    Changes,
-    Ledger,
-    PreparedBatch,
-    RunInfo,
-    StartedBatch,
-    ValidatedBatch,
-    finish_batch,
-    land_batch,
-    start_batch,
-    validate_batch,
-)
+from tasks.store.batches import PreparedBatch, RunInfo, StartedBatch, collect_batch, read_batch
+from tasks.store.landing import BatchOutcome, ValidatedBatch, land_batch, validate_batch
+from tasks.store.ledger import Changes, Ledger
 from tasks.store.writer import Writer
 
 
@@ -60,9 +50,9 @@ def discover_changes(source: Source, ledger: Ledger, min_age_seconds: float) -> 
 
 
 @task(name="read-batch", cache_policy=NONE)
-def read_batch(rows: pa.Table, info: RunInfo, ledger: Ledger, in_flight: frozenset[str]) -> StartedBatch:
+def read(rows: pa.Table, info: RunInfo, ledger: Ledger, in_flight: frozenset[str]) -> StartedBatch:
     """Read, hash and de-duplicate a batch (the flow then hands it to the workers without waiting)."""
-    return start_batch(rows, info, ledger, in_flight)
+    return read_batch(rows, info, ledger, in_flight)
 
 
 @task(name="enrich-chunk", cache_policy=NONE)
@@ -71,9 +61,10 @@ def enrich_chunk(fn: Callable[[list[EnrichJob]], list[EnrichOutput]], jobs: list
     return fn(jobs)
 
 
-@task(name="enrich-batch", cache_policy=NONE)
-def enrich_batch(started: StartedBatch, info: RunInfo, ledger: Ledger) -> PreparedBatch:
-    batch = finish_batch(started, info, ledger)
+@task(name="collect-batch", cache_policy=NONE)
+def collect(started: StartedBatch, info: RunInfo, ledger: Ledger) -> PreparedBatch:
+    """Wait for the batch's enrichment and settle its duplicates, late twins and rejections."""
+    batch = collect_batch(started, info, ledger)
     get_run_logger().info(
         "enrich: %d files → %d articles, %d rejections in %.2fs",
         len(batch.files),

@@ -102,7 +102,7 @@ def test_an_expectation_that_cannot_blame_rows_breaks_the_suite(
     assert getattr(result, other) == ()
     if kind == "errors":  # "label: ExceptionType: message"
         assert entry.split(": ")[1].endswith("Error")
-    # what the validations table stores (tasks/store/ingest.py dumps details as JSON)
+    # what the validations table stores (tasks/store/landing.py dumps details as JSON)
     [stored] = json.loads(json.dumps(result.details, ensure_ascii=False, default=str))
     assert stored["kind"] == ("error" if kind == "errors" else "table")
     assert reason in stored["error" if kind == "errors" else "observed"]

@@ -1,0 +1,175 @@
+"""The ledger: what the lake already holds, asked in DuckDB through the writer session (what is new, changed,
+deleted, a duplicate, a near-duplicate; which runs were killed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.faults import crash_point
+from tasks.sources.discover import Found
+from tasks.store.lake import LAKE
+
+_SCAN_SCHEMA = pa.schema(
+    [
+        ("source_path", pa.string()),
+        ("size", pa.int64()),
+        ("mtime_ns", pa.int64()),
+        ("reason_code", pa.string()),
+        ("reason_detail", pa.string()),
+        ("etag", pa.string()),
+    ]
+)
+_SCAN_CHUNK = 50_000
+
+
+@dataclass(slots=True)
+class Changes:
+    files_seen: int
+    pending: pa.Table  # changed files old enough to read (SCAN schema + file_version)
+    deferred: int  # changed, but modified less than min_age ago
+    deleted: pa.Table  # source_path, file_version, article_id
+    deletions_suppressed: bool = False  # the source looked empty while the ledger has live files
+    unlisted: list[str] = field(default_factory=list)  # folders that failed to list: nothing under them is deleted
+
+
+class Ledger:
+    """The warehouse's committed state, as the writer session sees it (its own commits included).
+
+    Each query runs on a cursor of its own, so the ledger is safe to use from the flow's task threads.
+    """
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
+        self.sql_dir = sql_dir
+        self.connection = connection
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = self.connection.cursor()
+        cursor.execute(f"USE {LAKE}")
+        return cursor
+
+    def _query(self, name: str, **tables: pa.Table) -> pa.Table:
+        """Run warehouse/sql/<name>.sql with ``tables`` registered, on a cursor of its own (thread-safe)."""
+        cursor = self.cursor()
+        try:
+            for table_name, table in tables.items():
+                cursor.register(table_name, table)
+            return cursor.sql((self.sql_dir / f"{name}.sql").read_text(encoding="utf-8")).to_arrow_table()
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Nothing to release: the connection belongs to the writer session."""
+
+    def changes(self, found: Iterable[Found], *, now_ns: int, min_age_ns: int) -> Changes:
+        unlisted: list[str] = []
+        scan = scan_table(found, unlisted)
+        crash_point("discover")
+        changed = self._query("changed_files", scan=scan)
+        # A path is deleted only when the folder holding it was listed without it.
+        prefixes = pa.table({"prefix": pa.array([f"{folder}/" if folder else "" for folder in unlisted], pa.string())})
+        deleted = self._query("deleted_files", scan=scan, unlisted=prefixes)
+        live = self._query("live_files").column(0)[0].as_py() or 0
+        suppressed = scan.num_rows == 0 and live > 0 and not unlisted
+        if suppressed:
+            deleted = deleted.slice(0, 0)
+        fresh = pc.greater(changed["mtime_ns"], now_ns - min_age_ns)
+        return Changes(
+            files_seen=scan.num_rows,
+            pending=changed.filter(pc.invert(fresh)),
+            deferred=int(pc.sum(fresh).as_py() or 0),
+            deleted=deleted,
+            deletions_suppressed=suppressed,
+            unlisted=unlisted,
+        )
+
+    def known_content(self, candidates: list[tuple[str, str]]) -> dict[str, str | None]:
+        """source_path → article_id for candidates whose bytes already landed from another path."""
+        if not candidates:
+            return {}
+        table = pa.table({"source_path": [c[0] for c in candidates], "content_sha256": [c[1] for c in candidates]})
+        rows = self._query("known_content", candidates=table).to_pylist()
+        return {row["source_path"]: row["article_id"] for row in rows}
+
+    def same_content(self, candidates: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+        """source_path → its current ledger row, for candidates whose bytes did not change (only touched)."""
+        if not candidates:
+            return {}
+        table = pa.table({"source_path": [c[0] for c in candidates], "content_sha256": [c[1] for c in candidates]})
+        return {row["source_path"]: row for row in self._query("same_content", candidates=table).to_pylist()}
+
+    def known_articles(self, articles: list[tuple[str, str]]) -> set[str]:
+        """article_ids (of (source_path, article_id) pairs) already landed from another path."""
+        if not articles:
+            return set()
+        table = pa.table({"source_path": [a[0] for a in articles], "article_id": [a[1] for a in articles]})
+        return set(self._query("known_articles", new_articles=table).column("article_id").to_pylist())
+
+    def link_near_duplicates(self, articles: list[dict[str, Any]]) -> None:
+        """Set ``near_duplicate_of`` on new articles whose SimHash is close to a landed or earlier one."""
+        from tasks.enrich.fingerprint import MAX_DISTANCE
+
+        rows = [(a["article_id"], a.get("fingerprint"), i) for i, a in enumerate(articles)]
+        rows = [r for r in rows if r[1] is not None]
+        if not rows:
+            return
+        table = pa.table(
+            {"article_id": [r[0] for r in rows], "fingerprint": [r[1] for r in rows], "position": [r[2] for r in rows]},
+            schema=pa.schema([("article_id", pa.string()), ("fingerprint", pa.int64()), ("position", pa.int64())]),
+        )
+        cursor = self.cursor()
+        try:
+            cursor.register("new_fingerprints", table)
+            sql = (self.sql_dir / "near_duplicates.sql").read_text(encoding="utf-8")
+            links = dict(cursor.execute(sql, {"max_distance": MAX_DISTANCE}).fetchall())
+        finally:
+            cursor.close()
+        for article in articles:
+            article["near_duplicate_of"] = links.get(article["article_id"])
+
+    def stale_runs(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._query("stale_runs").to_pylist()
+        return rows
+
+
+def scan_table(found: Iterable[Found], unlisted: list[str] | None = None) -> pa.Table:
+    """Discovery results as Arrow, built in chunks so a million paths stay compact; folders that could not be
+    listed go to ``unlisted`` instead (they are not files)."""
+    batches: list[pa.RecordBatch] = []
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+    seen: set[str] = set()
+
+    def flush() -> None:
+        if columns[0]:
+            batches.append(
+                pa.RecordBatch.from_arrays(
+                    [pa.array(c, t.type) for c, t in zip(columns, _SCAN_SCHEMA, strict=True)], schema=_SCAN_SCHEMA
+                )
+            )
+            for column in columns:
+                column.clear()
+
+    for entry in found:
+        if entry.unlisted:
+            if unlisted is not None:
+                unlisted.append(entry.ref.source_path)
+            continue
+        if entry.ref.source_path in seen:  # a symlinked path can only be reported once
+            continue
+        columns[0].append(entry.ref.source_path)
+        columns[1].append(entry.ref.size)
+        columns[2].append(entry.ref.mtime_ns)
+        columns[3].append(entry.rejection.reason_code.value if entry.rejection else None)
+        columns[4].append(entry.rejection.detail if entry.rejection else None)
+        columns[5].append(entry.ref.etag)
+        if len(columns[0]) >= _SCAN_CHUNK:
+            flush()
+            seen.clear()
+    flush()
+    return pa.Table.from_batches(batches, schema=_SCAN_SCHEMA)
