@@ -571,6 +571,7 @@ def main() -> None:
     """Console entry point: every command's exit code reaches the shell; a failure is one line, never a traceback."""
     for key, value in QUIET_OFFLINE.items():
         os.environ.setdefault(key, value)
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no per-batch INFO chatter
     sys.exit(invoke())
 
 

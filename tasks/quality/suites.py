@@ -12,7 +12,6 @@ mean) makes the batch's ``SuiteResult.broken`` and the run's ``SuiteTotals.broke
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 ROW_KEY = "_row_key"
+DOCS_HISTORY = 500  # GE results a run keeps for its Data Docs page: a run of 500 batches × 3 suites keeps the last 500
 _EXAMPLES = 3
 _COLUMN_KWARGS = ("column", "column_A", "column_B")  # …and "column_list": columns an expectation evaluates
 
@@ -203,7 +203,6 @@ class Validator:
     """
 
     def __init__(self, expectations_dir: Path) -> None:
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no per-batch INFO chatter
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -215,7 +214,7 @@ class Validator:
         self.suites: dict[str, Any] = {}
         self.batch_definitions: dict[str, Any] = {}
         self.history: list[tuple[str, Any]] = []  # (table, GE result) of this run, for Data Docs
-        self.history_cap = 500  # a run of 500 batches × 3 suites keeps the last 500 results
+        self.history_cap = DOCS_HISTORY
         self.totals: dict[str, SuiteTotals] = {}  # per suite, summed over the run's batches
         for table, spec in self.specs.items():
             suite = build_suite(gx, expectations_dir / f"{table}.json", spec)
@@ -326,7 +325,6 @@ class DataDocs:
     """
 
     def __init__(self, expectations_dir: Path, project_root: Path, docs_dir: Path) -> None:
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         import great_expectations as gx
         from great_expectations.checkpoint.actions import UpdateDataDocsAction
         from great_expectations.data_context.types.base import ProgressBarsConfig
