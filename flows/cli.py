@@ -485,12 +485,10 @@ def server(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port of the UI and API")] = 4200,
 ) -> None:
-    """Start a local Prefect server and UI, with its database under the project (.prefect/)."""
-    from tasks.settings import PROJECT_ROOT
-
+    """Start a local Prefect server and UI, its database in PREFECT_HOME (default: .prefect/ here)."""
     env = {
         **os.environ,
-        "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(PROJECT_ROOT / ".prefect")),
+        "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(Path.cwd() / ".prefect")),
         "PREFECT_UI_API_URL": f"http://{host}:{port}/api",  # the UI's default assumes port 4200
     }
     console.print(f"Prefect UI: [bold]http://{host}:{port}[/bold]  (PREFECT_HOME={env['PREFECT_HOME']})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -10,7 +11,11 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _packaged(package: str, folder: str) -> Path:
+    """A data folder shipped inside the package (works from a checkout and from an installed wheel)."""
+    return Path(str(files(package) / folder))
 
 
 def _default_workers() -> int:
@@ -52,9 +57,12 @@ class Settings(BaseSettings):
         30, ge=0, description="compaction expires snapshots older than this: how far back time travel reaches"
     )
     expectations: Path = Field(
-        PROJECT_ROOT / "expectations", description="hand-written Great Expectations suites, one per table"
+        default_factory=lambda: _packaged("tasks.quality", "expectations"),
+        description="hand-written Great Expectations suites, one per table",
     )
-    sql: Path = Field(PROJECT_ROOT / "warehouse" / "sql", description="view DDL and example queries")
+    sql: Path = Field(
+        default_factory=lambda: _packaged("tasks.store", "sql"), description="view DDL, ledger and report queries"
+    )
 
     batch_size: int = Field(
         1000, ge=1, description="articles per committed batch: amortises task overhead, keeps memory flat"
