@@ -34,7 +34,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-# Enrichment quality on the labelled corpus (../shared/corpora, or WIREHOUSE_CORPUS=…) and its per-article cost.
+# Enrichment quality per labelled set (../shared/corpora or WIREHOUSE_CORPUS=…, and tests/accuracy/extractor_pages),
+# wirehouse beside trafilatura/htmldate alone and raw langdetect; then the per-article cost.
 eval: $(STAMP)
 	$(BIN)/python -m tests.accuracy.evaluate
 	$(BIN)/python -m tests.accuracy.speed

@@ -3,8 +3,8 @@
 Generates a synthetic source of N articles, measures (a) plain langdetect over the same texts on all
 cores and (b) ``wirehouse run`` end to end in a subprocess (Prefect start included), then a no-op
 re-run, a run with 1% new files, three DuckDB queries, and two scale checks that need no langdetect
-(a no-op poll over 100k landed files, ``GROUP BY language`` over 1M rows). Prints a table and writes
-``bench/results/<time>-n<N>.json``.
+(a no-op poll over 100k landed files, ``GROUP BY language`` over 1M rows before and after compaction).
+Prints a table and writes ``bench/results/<time>-n<N>.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus, measure, scale
+from tasks.store.lake import Warehouse, query
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -30,10 +31,8 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _count(db: Path, statement: str) -> int:
-    import duckdb
-
-    with duckdb.connect(str(db), read_only=True) as connection:
+def _count(warehouse: Path, statement: str) -> int:
+    with query(Warehouse(warehouse)) as connection:
         row = connection.execute(statement).fetchone()
     return int(row[0]) if row else 0
 
@@ -98,7 +97,7 @@ def main() -> None:
     if full.returncode:
         print(full.stdout_tail, full.stderr_tail)
         raise SystemExit(f"wirehouse run failed ({full.returncode})")
-    articles = _count(warehouse / "wirehouse.duckdb", "SELECT count(*) FROM articles")
+    articles = _count(warehouse, "SELECT count(*) FROM articles")
     result["run"] = {**measure.as_dict(full), "articles": articles, "per_s": round(articles / full.seconds, 1)}
     result["ratio"] = round(result["run"]["per_s"] / result["ceiling"]["per_s"], 3)
     print(f"  run: {articles} articles in {full.seconds:.1f}s, peak RSS {full.peak_rss_tree_mb} MB (tree)")
@@ -113,7 +112,7 @@ def main() -> None:
     result["incremental"] = {**measure.as_dict(incremental), "new_files": extra}
     print(f"  1% new ({extra} files): {incremental.seconds:.1f}s")
 
-    result["queries"] = measure.queries(warehouse / "wirehouse.duckdb")
+    result["queries"] = measure.queries(Warehouse(warehouse))
     print(f"  queries: {result['queries']}")
 
     if args.noop_files:
@@ -121,7 +120,6 @@ def main() -> None:
         shutil.rmtree(scale_source, ignore_errors=True)
         shutil.rmtree(scale_warehouse, ignore_errors=True)
         from tasks.settings import Settings
-        from tasks.store.storage import Warehouse
 
         home = Warehouse(scale_warehouse)
         scale.landed_source(scale_source, home, args.noop_files)
@@ -139,19 +137,14 @@ def main() -> None:
         )
         print(f"  no-op poll over {args.noop_files} landed files: {result['noop_scale']}")
     if args.query_rows:
-        from tasks.store.storage import Warehouse
-
         big = Warehouse(work / "query-warehouse")
         shutil.rmtree(big.root, ignore_errors=True)
-        batches = scale.million_articles(big, args.query_rows)
-        result["query_scale"] = {
-            "rows": args.query_rows,
-            "batches": batches,
-            "queries": measure.queries(
-                big.db_path, {"articles per language": measure.QUERIES["articles per language"]}
-            ),
-        }
-        print(f"  {args.query_rows} rows in {batches} batches: {result['query_scale']['queries']}")
+        result["query_scale"] = scale.million_articles(big, args.query_rows)
+        q = result["query_scale"]
+        print(
+            f"  {args.query_rows} rows in {q['batches']} commits: {q['data_files_before']} data files {q['before']}; "
+            f"compacted in {q['compact_s']:.1f}s to {q['data_files_after']} {q['after']}"
+        )
 
     result["load_after"] = os.getloadavg()
     RESULTS.mkdir(exist_ok=True)
@@ -193,13 +186,15 @@ def _table(r: dict[str, Any]) -> None:
             )
         )
     if "query_scale" in r:
-        q = r["query_scale"]["queries"]["articles per language"]
-        rows.append(
-            (
-                f"GROUP BY language, {r['query_scale']['rows']} rows",
-                f"{q['best_ms']:.0f} ms (first {q['first_ms']:.0f})",
+        s = r["query_scale"]
+        for when, files in (("before", s["data_files_before"]), ("after", s["data_files_after"])):
+            q = s[when]["articles per language"]
+            rows.append(
+                (
+                    f"GROUP BY language, {s['rows']} rows, {when} compaction",
+                    f"{q['best_ms']:.0f} ms (first {q['first_ms']:.0f}), {files} data files",
+                )
             )
-        )
     width = max(len(name) for name, _ in rows)
     print(f"\nN={r['n']} · {r['machine']['cores']} cores · workers {r['workers']} · runner {r['runner']}")
     for name, value in rows:

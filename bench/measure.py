@@ -1,5 +1,5 @@
 """What the benchmark measures: the langdetect ceiling, a timed ``wirehouse run`` with its process tree's RSS,
-discovery at scale, and DuckDB queries."""
+discovery at scale, and DuckDB queries on the lake."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from tasks.store.lake import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -155,12 +158,13 @@ QUERIES = {
 }
 
 
-def queries(db_path: Path, statements: dict[str, str] = QUERIES, repeat: int = 5) -> dict[str, dict[str, float]]:
-    """Cold (first) and best-of-``repeat`` milliseconds per query, through wirehouse.duckdb read-only."""
-    import duckdb
+def queries(warehouse: Warehouse, statements: dict[str, str] = QUERIES, repeat: int = 5) -> dict[str, dict[str, float]]:
+    """Cold (first) and best-of-``repeat`` milliseconds per query, on the lake attached read-only as a reader
+    attaches it (``Warehouse.connect``: the views from the catalog, the reader's memory limit)."""
+    from tasks.store.lake import query
 
     results = {}
-    with duckdb.connect(str(db_path), read_only=True) as connection:
+    with query(warehouse) as connection:
         for name, statement in statements.items():
             timings = []
             for _ in range(repeat):

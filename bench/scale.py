@@ -18,8 +18,8 @@ import pyarrow as pa
 from bench import measure
 from tasks.settings import Settings
 from tasks.sources.discover import scan
-from tasks.store.ledger import Ledger
 from tasks.store.lake import Warehouse
+from tasks.store.ledger import Ledger
 from tasks.store.schema import SCHEMAS
 from tasks.store.writer import new_batch_id, utc_now, writer
 

@@ -12,7 +12,6 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-
 def _packaged(package: str, folder: str) -> Path:
     """A data folder shipped inside the package (works from a checkout and from an installed wheel)."""
     return Path(str(files(package) / folder))

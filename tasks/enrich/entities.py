@@ -11,7 +11,9 @@ No model: capitalised sequences (with connectors such as "of the") are cut at pe
 
 Single capitalised words that none of these explain are dropped: at a sentence start they are usually
 ordinary words ("Hand grenades were …"). Gazetteers are built lazily, once per process (~1 s).
-Works for scripts with capital letters (Latin, Cyrillic, Greek); other scripts yield only gazetteer hits.
+Capitalised runs work for scripts with capital letters (Latin, Cyrillic, Greek); in scripts without them
+(Han, kana, Hangul, Arabic, Hebrew, Thai, Devanagari, …) countries and cities are matched by name
+(``tasks.enrich.gazetteer``: CLDR country names and geonames alternate names, longest match first).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-VERSION = "2"
+from tasks.enrich.gazetteer import find_places
+
+VERSION = "3"
 
 PERSON, ORGANISATION, PLACE = "person", "organisation", "place"
 ALTERNATE_NAMES_POPULATION = 200_000
@@ -447,14 +451,25 @@ def extract_entities(text: str, language: str | None = None) -> list[Entity]:
         ):
             raw.append((PLACE, start, end, name, None))
 
-    return _normalise(raw, places)
+    # Places in scripts without capitals, where no capitalised run already stands.
+    canonical: dict[str, str] = {}
+    found = [(start, end) for _, start, end, _, _ in raw]
+    for place in find_places(text):
+        if all(place.end <= start or place.start >= end for start, end in found):
+            raw.append((PLACE, place.start, place.end, place.name, place.country))
+            canonical[place.name] = place.canonical
+    return _normalise(raw, places, canonical)
 
 
 def _join(text: str, words: list[tuple[int, int, str]]) -> str:
     return text[words[0][0] : words[-1][1]]
 
 
-def _normalise(raw: list[tuple[str, int, int, str, str | None]], places: dict[str, tuple[str, str]]) -> list[Entity]:
+def _normalise(
+    raw: list[tuple[str, int, int, str, str | None]],
+    places: dict[str, tuple[str, str]],
+    canonical: dict[str, str] | None = None,
+) -> list[Entity]:
     """Full names for surname mentions, canonical place names, an inferred country for unknown places."""
     raw.sort(key=lambda item: item[1])
     full_names: dict[str, str] = {}
@@ -474,7 +489,7 @@ def _normalise(raw: list[tuple[str, int, int, str, str | None]], places: dict[st
                 code = main_country  # an unknown place in an article about one country: most likely there
                 normalised = name
             else:
-                normalised = places.get(name, (name, code))[0]
+                normalised = (canonical or {}).get(name) or places.get(name, (name, code))[0]
         else:
             normalised = _ORG_ALIASES.get(name, name)
         entities.append(Entity(kind, name, normalised, start, end, code))

@@ -158,6 +158,7 @@ def extract_metadata(text: str, *, title: str | None = None, reference: date | N
 # --- Title, author, byline and dateline: what the article extractors (news-please, newspaper4k) give ---
 
 _TITLE_SEPARATORS = re.compile(r"\s+[|–—·•]\s+|\s+-\s+|\s*[|｜]\s*|\s*::\s*")
+_SEPARATOR_CHARS = "|–—·•-:：_｜"
 _TOKEN = re.compile(r"\w+")
 _CJK_SITE_SUFFIX = re.compile(r"\s*[-_|｜]\s*[\u4e00-\u9fff\w]{1,8}(?:网|網|报|報|新闻|新聞)$")  # "…-新华网"
 _LEADING_DATE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s*")
@@ -189,8 +190,9 @@ def clean_title(
     """The headline without the site name: the page's <h1> when it matches the <title>, else <title> trimmed."""
     if not title:
         return title
-    if page_title and len(page_title) > len(title) and page_title.startswith(title.rstrip()):
-        title = page_title  # the extractor's title was cut short (a stray quote in og:title)
+    rest = page_title[len(title.rstrip()) :] if page_title and page_title.startswith(title.rstrip()) else ""
+    if page_title and rest.strip() and not _TITLE_SEPARATORS.match(rest) and rest.lstrip()[:1] not in _SEPARATOR_CHARS:
+        title = page_title  # the extractor's title was cut short (a stray quote in og:title), not a site appended
     title = _CJK_SITE_SUFFIX.sub("", title)
     title_tokens = set(_TOKEN.findall(title.casefold()))
     squashed_site = _squash(site) if site else ""

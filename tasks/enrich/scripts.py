@@ -60,6 +60,7 @@ def _matchers() -> tuple[regex.Pattern[str], regex.Pattern[str]]:
     return by_script, shared
 
 
+@lru_cache(maxsize=65536)
 def script_of(char: str) -> str | None:
     """The script (name) of one character; None for characters of none (digits, punctuation, symbols)."""
     by_script, shared = _matchers()
@@ -84,6 +85,8 @@ def _cldr() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     likely: dict[str, str] = {}
     for key, value in get_global("likely_subtags").items():
         language, script, *_ = value.split("_")
+        if language == "und":  # CLDR knows the script's region but no language for it (Cypro-Minoan)
+            continue
         for code in _COMPOSITE.get(script, (script,)):
             if code in names:
                 written[language].add(names[code])

@@ -54,6 +54,7 @@ COMPONENT_COLUMNS = {
         "language_alternatives",
         "language_reason",
         "language_script",
+        "language_detector",
         "languages",
         "is_multilingual",
     ),
@@ -102,6 +103,7 @@ def language_columns(text: str) -> dict[str, Any]:
         "language_alternatives": [{"code": c, "probability": p} for c, p in language.alternatives],
         "language_reason": language.reason,
         "language_script": language.script,
+        "language_detector": language.detector,
         "languages": [{"code": c, "share": s} for c, s in language.languages],
         "is_multilingual": language.is_multilingual,
     }
@@ -334,7 +336,7 @@ def enrich_jobs(jobs: list[EnrichJob]) -> list[EnrichOutput]:
     """(format, encoding, article rows, rejections) for each file version; never raises on a file's account.
 
     The unit of work of an enrichment worker: a chunk of files, parsed one by one, then enriched together
-    (``enrich_documents``). Top-level and picklable; it lives here, not in tasks.store.ingest, so that a spawned
+    (``enrich_documents``). Top-level and picklable; it lives here, not in tasks.store.batches, so that a spawned
     worker imports only what enrichment needs (no DuckDB or pyarrow: ~60 MB less per worker).
     """
     parsed = [_parse(ref, data, limit) for ref, data, limit in jobs]

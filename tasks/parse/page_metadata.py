@@ -65,7 +65,7 @@ def page_metadata(tree: Any) -> PageMetadata:
     if not found.url and (url := traf.extract_url(tree)):
         found.url, sources["url"] = url, "link"
     if not found.sitename and (site := traf.extract_sitename(tree)):
-        found.sitename, sources["site"] = site, "title-tag"
+        found.sitename, sources["site"] = _other_title_part(tree, site, found.title, traf), "title-tag"
     if found.sitename:
         found.sitename = found.sitename.lstrip("@")
         if found.sitename and "." not in found.sitename and not found.sitename[0].isupper():
@@ -81,6 +81,16 @@ def page_metadata(tree: Any) -> PageMetadata:
         if moment is not None:
             values["published_at"] = moment.isoformat()
     return PageMetadata(values, {name: source for name, source in sources.items() if name in values})
+
+
+def _other_title_part(tree: Any, site: str, title: str | None, traf: Any) -> str | None:
+    """trafilatura takes the part of "<headline> | <site>" that holds a dot as the site: when that part is the
+    headline ("… Agenda. Does He …", "L.A. schools"), the site is the other part."""
+    if not title or " ".join(site.split()) != " ".join(title.split()):
+        return site
+    _, first, second = traf.examine_title_element(tree)
+    other: str | None = second if first == site else first
+    return other
 
 
 def _title_source(tree: Any, title: str, traf: Any) -> str:

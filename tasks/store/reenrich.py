@@ -18,7 +18,7 @@ What a fresh ingest of the same files would then record, the transaction records
 * every rewritten row is validated with the articles suite; a failing row moves to its batch's quarantine as
   ``expectation_failed`` (its ``content_articles`` row stays, as ingest keeps it);
 * the ledger row of a file that lost articles gets its ``articles`` count, ``article_id``, status and
-  ``reason_code`` as ``tasks.store.ingest._settle_file_status`` settles them;
+  ``reason_code`` as ``tasks.store.landing._settle_file_status`` settles them;
 * ``near_duplicate_of`` is relinked for every article whenever fingerprints were recomputed or the set of landed
   articles changed: batch by batch in landing order (``batch_id``), each batch with
   ``warehouse/sql/near_duplicates.sql`` against the articles landed before it (and its own earlier ones, in the
@@ -143,12 +143,10 @@ def file_ref_of(row: dict[str, Any], now: datetime) -> FileRef:
 
 
 def source_document(row: dict[str, Any]) -> Document:
-    """The Document ingest enriched; for rows stored before ``source_fields`` existed, rebuilt from the columns."""
+    """The Document ingest enriched; a row without ``source_fields`` (written by hand) is rebuilt from its columns."""
     if row.get("source_fields") is not None:
         return document_of(row)
     fields = {name: row[name] for name in ("site", "url", "description", "author") if row.get(name)}
-    if row.get("published") and row.get("published_source") == "metadata":
-        fields["published"] = row["published"]
     return Document(row.get("text") or "", row.get("record_index") or 0, title=row.get("title"), fields=fields)
 
 
@@ -219,7 +217,7 @@ class _Dropped:
 
 @dataclass(frozen=True, slots=True)
 class _Settled:
-    """A file that lost articles: its ledger row as ``tasks.store.ingest._settle_file_status`` would settle it."""
+    """A file that lost articles: its ledger row as ``tasks.store.landing._settle_file_status`` would settle it."""
 
     articles: int
     article_id: str | None
@@ -395,8 +393,9 @@ class _Rebuild:
         stays bounded whatever the size of the batch."""
         fn = partial(_reenrich_chunk, components=self.components, now=self.now)
         pending: deque[tuple[list[dict[str, Any]], Iterator[Output]]] = deque()
-        statement = f"SELECT * FROM {TABLES['articles']} WHERE batch_id IS NOT DISTINCT FROM ?"
-        for rows in _stream(self.session, statement, [batch_id], CHUNK_ROWS):
+        where, parameters = ("batch_id IS NULL", []) if batch_id is None else ("batch_id = ?", [batch_id])
+        statement = f"SELECT * FROM {TABLES['articles']} WHERE {where}"  # `=`: the data files' statistics prune
+        for rows in _stream(self.session, statement, parameters, CHUNK_ROWS):
             pending.append((rows, self.pool.map_chunks(fn, [rows], _pool_failure)))  # starts the chunk now
             if len(pending) >= self.ahead:
                 done, outputs = pending.popleft()
@@ -417,7 +416,7 @@ class _Rebuild:
         self.land(buffer, file_index, written)
 
     def land(self, pairs: list[tuple[dict[str, Any], Output]], file_index: int, offset: int) -> int:
-        """Validate recomputed rows as ``tasks.store.ingest.validate_batch`` does; stage those that pass and record
+        """Validate recomputed rows as ``tasks.store.landing.validate_batch`` does; stage those that pass and record
         the others as ingest would. Returns how many rows were staged."""
         rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for stored, output in pairs:

@@ -56,6 +56,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("language_alternatives", pa.list_(_ALTERNATIVE)),
             ("language_reason", pa.string()),
             ("language_script", pa.string()),
+            ("language_detector", pa.string()),  # who answered: langdetect, script, py3langid
             ("languages", pa.list_(_LANGUAGE_SHARE)),
             ("is_multilingual", pa.bool_()),
             ("title", pa.string()),

@@ -259,8 +259,8 @@ def evaluate(root: Path | None = None, *, name: str | None = None) -> Evaluation
                 continue
             check, result = CHECKS[metric], metadata[metric]
             result.labelled += 1
-            result.baseline += check(label[column], theirs[metric])  # type: ignore[operator]
-            if check(label[column], ours[metric]):  # type: ignore[operator]
+            result.baseline += check(label[column], theirs[metric])
+            if check(label[column], ours[metric]):
                 result.correct += 1
             else:
                 result.misses.append((label["file"], label[column], str(ours[metric]), str(theirs[metric])))
@@ -310,13 +310,13 @@ def report(result: Evaluation, *, verbose: bool = False) -> str:
         "site": "site name",
     }
     for metric, name in names.items():
-        score = result.metadata[metric]
-        if not score.labelled:
+        field_score = result.metadata[metric]
+        if not field_score.labelled:
             lines.append(f"| {name} | 0 | – | – |")
             continue
         lines.append(
-            f"| {name} | {score.labelled} | {score.correct} ({score.precision:.0%}) | "
-            f"{score.baseline} ({score.baseline_precision:.0%}) |"
+            f"| {name} | {field_score.labelled} | {field_score.correct} ({field_score.precision:.0%}) | "
+            f"{field_score.baseline} ({field_score.baseline_precision:.0%}) |"
         )
     if result.instant.labelled:
         lines.append(

@@ -8,6 +8,9 @@ still in the CPU caches (timing steps back to back on each article flattered the
 * the labelled corpus articles: raw ``langdetect.detect``, wirehouse's ``detect_language``, and the whole
   enrichment (language, metadata, entities, quotes, keywords, amounts, fingerprint) as a worker runs it:
   ``enrich_documents`` over chunks of 64 articles;
+* the extractor pages (``tests/accuracy/extractor_pages``): trafilatura's ``bare_extraction`` with metadata on the
+  decoded page (text and metadata in one call, which itself runs htmldate) against ``parse_file`` (decode, one lxml
+  parse, trafilatura's extraction and metadata steps with provenance, htmldate, the menu check);
 * the performance benchmark's synthetic files (``bench.corpus``): what its ceiling does per article (raw
   langdetect on the text) against what an enrichment worker does per chunk of 64 files (``enrich_jobs``:
   decode, parse, enrich).
@@ -18,13 +21,15 @@ still in the CPU caches (timing steps back to back on each article flattered the
 from __future__ import annotations
 
 import csv
+import gzip
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tasks.models import Document, FileRef
+from tasks.models import Document, FileRef, Rejection
+from tasks.parse.decode import decode_bytes
 from tasks.parse.documents import parse_file
-from tests.accuracy.evaluate import corpus_dir
+from tests.accuracy.evaluate import EXTRACTOR_PAGES, corpus_dir
 
 CHUNK = 64  # as flows.ingest_articles.CHUNK_FILES
 
@@ -38,6 +43,13 @@ def articles(root: Path) -> list[tuple[Document, FileRef]]:
         ref = FileRef(name, len(data), (root / name).stat().st_mtime_ns)
         docs += [(doc, ref) for doc in parse_file(name, data, max_decompressed_bytes=10**8).documents]
     return docs
+
+
+def html_pages(root: Path) -> list[tuple[str, bytes]]:
+    """(name, gunzipped bytes) of a labelled set's HTML pages."""
+    with (root / "labels.csv").open(encoding="utf-8", newline="") as handle:
+        names = [row["file"] for row in csv.DictReader(handle) if row["format"] == "html"]
+    return [(name.removesuffix(".gz"), gzip.decompress((root / name).read_bytes())) for name in names]
 
 
 def alternating_passes_ms(passes: dict[str, Callable[[], object]], items: int, rounds: int) -> dict[str, float]:
@@ -60,6 +72,7 @@ def table(rows: list[tuple[str, float]], baseline: float) -> list[str]:
 
 
 def main(rounds: int = 5, bench_files: int = 600) -> None:
+    import trafilatura
     from langdetect import DetectorFactory, detect
 
     from bench.corpus import generate
@@ -100,6 +113,29 @@ def main(rounds: int = 5, bench_files: int = 600) -> None:
         f"full enrichment vs wirehouse's own language step alone: {times['full'] / times['ours']:.2f}× "
         f"(throughput drop {1 - times['ours'] / times['full']:.0%})"
     )
+
+    pages = html_pages(EXTRACTOR_PAGES)
+    decoded = [decode_bytes(data) for _, data in pages]
+    texts_html = [d.text for d in decoded if not isinstance(d, Rejection)]
+    html = alternating_passes_ms(
+        {
+            "trafilatura": lambda: [
+                trafilatura.bare_extraction(t, with_metadata=True, include_comments=False, include_tables=False)
+                for t in texts_html
+            ],
+            "parse": lambda: [parse_file(name, data, max_decompressed_bytes=10**8) for name, data in pages],
+        },
+        len(pages),
+        max(1, rounds // 2),
+    )
+    print()
+    print(f"HTML pages (`tests/accuracy/extractor_pages`): {len(pages)}")
+    print()
+    steps = [
+        ("trafilatura `bare_extraction(with_metadata=True)` alone", html["trafilatura"]),
+        ("`parse_file` (decode, parse once, extraction, metadata with sources, htmldate)", html["parse"]),
+    ]
+    print("\n".join(table(steps, html["trafilatura"])))
 
     items = [item for item in generate(bench_files, corpus=corpus_dir()) if item.kind == "article"]
     bench_texts = [item.text or "" for item in items]

@@ -16,7 +16,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-from flows.ingest_articles import RunFailed
+from flows.summary import RunFailed
 from tasks.enrich.steps import ENRICHER_VERSION
 from tasks.ops.report import build_docs, write_report
 from tasks.settings import Settings

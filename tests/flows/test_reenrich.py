@@ -1,26 +1,31 @@
-"""`wirehouse reenrich`: recomputes components from stored text, atomically, without reading sources, and gives
-what a fresh ingest of the same files gives (the two warehouses are compared row by row)."""
+"""`wirehouse reenrich`: recomputes components from stored text, as one DuckLake snapshot, without reading sources,
+and gives what a fresh ingest of the same files gives (the two warehouses are compared row by row)."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from collections.abc import Callable
-from datetime import UTC, datetime
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
 from tasks.enrich.entities import VERSION as ENTITIES_VERSION
 from tasks.enrich.steps import COMPONENT_VERSIONS, ENRICHER_VERSION, STEPS, enrich_document
+from tasks.faults import crash_point
 from tasks.models import Document, FileRef, Reason, Rejection
 from tasks.settings import Settings
 from tasks.store import reenrich as reenrich_module
+from tasks.store.lake import Warehouse, query
 from tasks.store.reenrich import (
     COMPONENTS,
     STEP_COMPONENTS,
@@ -30,7 +35,7 @@ from tasks.store.reenrich import (
     recompute_closure,
     stale_components,
 )
-from tasks.store.storage import Warehouse, reader
+from tasks.store.writer import Writer, writer
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "seeds" / "000_30a036b7f4c49258.txt"
@@ -57,6 +62,7 @@ KEYS = {
     "near_duplicates": "article_id",
 }
 ALL_VIEWS = tuple(RUN_COLUMNS)
+DEFAULTS = Settings(**{})  # where the SQL and the suites live
 
 
 @pytest.fixture
@@ -120,7 +126,7 @@ def _write_folder(folder: Path) -> None:
 def _ingest(folder: Path, warehouse: Path, **options: Any) -> None:
     from flows.ingest_articles import ingest_articles
 
-    settings = {"source": folder, "warehouse": warehouse, "min_age_seconds": 0, "workers": 2}
+    settings: dict[str, Any] = {"source": folder, "warehouse": warehouse, "min_age_seconds": 0, "workers": 2}
     ingest_articles(Settings(**settings | {"batch_size": BATCH_SIZE} | options))
 
 
@@ -147,24 +153,18 @@ def copy_of_fresh(fresh: Path, tmp_path: Path) -> Path:
     return target
 
 
-def _query(warehouse: Path, statement: str) -> list[tuple[Any, ...]]:
-    connection = reader(Warehouse(warehouse), Settings().sql)
-    try:
+def _query(warehouse: Path, statement: str, *, snapshot: int | None = None) -> list[tuple[Any, ...]]:
+    with query(Warehouse(warehouse), snapshot=snapshot) as connection:
         return connection.execute(statement).fetchall()
-    finally:
-        connection.close()
 
 
 def _rows(warehouse: Path, view: str) -> list[dict[str, Any]]:
     excluded = RUN_COLUMNS[view]
     columns = f"* EXCLUDE ({', '.join(excluded)})" if excluded else "*"
-    connection = reader(Warehouse(warehouse), Settings().sql)
-    try:
+    with query(Warehouse(warehouse)) as connection:
         cursor = connection.execute(f"SELECT {columns} FROM {view}")
         names = [d[0] for d in cursor.description or []]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        connection.close()
     keys = KEYS[view].split(", ")
     return sorted(rows, key=lambda row: (repr([row[k] for k in keys]), repr(row)))
 
@@ -185,17 +185,30 @@ def _differences(aged: Path, fresh: Path, views: tuple[str, ...] = ALL_VIEWS) ->
     return found
 
 
+@contextmanager
+def _session(warehouse: Path) -> Iterator[Writer]:
+    with writer(Warehouse(warehouse), DEFAULTS.sql, timeout=10) as session:
+        yield session
+
+
 def _age(warehouse: Path, *changes: Callable[[dict[str, Any]], None]) -> None:
-    """Rewrite the stored articles as an older enricher would have left them."""
-    for path in Warehouse(warehouse).current.resolve().glob("batch=*/articles.parquet"):
-        table = pq.read_table(path)
-        if not table.num_rows:
-            continue
+    """Rewrite the stored articles (in the batches they landed in) as an older enricher would have left them."""
+    with _session(warehouse) as session, session.transaction(message="age") as cursor:
+        table = cursor.execute("SELECT * FROM article_versions").to_arrow_table()
         rows = table.to_pylist()
         for row in rows:
             for change in changes:
                 change(row)
-        pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+        cursor.execute("DELETE FROM article_versions")
+        cursor.register("aged", pa.Table.from_pylist(rows, schema=table.schema))
+        cursor.execute("INSERT INTO article_versions BY NAME SELECT * FROM aged")
+
+
+def _snapshots(warehouse: Path) -> list[tuple[int, str | None]]:
+    return [
+        (int(number), message)
+        for number, message in _query(warehouse, "SELECT snapshot_id, commit_message FROM ducklake_snapshots('lake')")
+    ]
 
 
 def _older(row: dict[str, Any], component: str) -> None:
@@ -219,12 +232,13 @@ def _older_fingerprint(row: dict[str, Any]) -> None:
 
 def _older_metadata(row: dict[str, Any]) -> None:
     _older(row, "metadata")
-    row |= {"title": "Old title", "lede": None, "author": None, "published": None, "published_source": None}
+    row |= {"title": "Old title", "lede": None, "author": None, "published_date": None, "published_at": None}
+    row |= {"published_source": None}
     row |= {"dateline": None, "word_count": 1, "dates_mentioned": [], "reading_time_minutes": 0.0}
 
 
 def _reenrich(warehouse: Path, **options: Any) -> ReenrichResult:
-    settings = Settings()
+    settings = DEFAULTS
     arguments: dict[str, Any] = {
         "now": datetime.now(UTC),
         "expectations": settings.expectations,
@@ -232,7 +246,8 @@ def _reenrich(warehouse: Path, **options: Any) -> ReenrichResult:
         "workers": 2,
         "fail_share": 1.0,
     }
-    return reenrich_module.reenrich(Warehouse(warehouse), **arguments | options)
+    with _session(warehouse) as session:
+        return reenrich_module.reenrich(session, **arguments | options)
 
 
 def test_the_reference_has_what_the_comparisons_need(fresh: Path) -> None:
@@ -240,12 +255,12 @@ def test_the_reference_has_what_the_comparisons_need(fresh: Path) -> None:
     assert pairs == [("c_feed.jsonl", "c_feed.jsonl"), ("f_kosovo_copy.txt", "e_kosovo.txt")]
     languages = dict(_query(fresh, "SELECT source_path || ':' || record_index, language FROM articles"))
     assert {languages["b_wire.json:0"], languages["c_feed.jsonl:1"], languages["c_feed.jsonl:3"]} == {"de", "it", "fr"}
-    html = _query(fresh, "SELECT title, author, published, site, url FROM articles WHERE format = 'html'")
+    html = _query(fresh, "SELECT title, author, published_date, site, url FROM articles WHERE format = 'html'")
     assert html == [
         (
             "Bernard Vann: homenagem a clérigo condecorado",
             "Maria Silva",
-            "2018-09-24",
+            date(2018, 9, 24),
             "Jornal Exemplo",
             "https://exemplo.pt/vann",
         )
@@ -280,7 +295,7 @@ def test_only_metadata_rebuilds_the_source_fields_and_validates_like_ingest(
     """Warehouse A is ingested under a suite that let an over-long title land (as older code would have) and with
     older metadata; re-enriching the metadata quarantines that article, as the fresh ingest did."""
     relaxed = tmp_path / "expectations"
-    shutil.copytree(Settings().expectations, relaxed)
+    shutil.copytree(DEFAULTS.expectations, relaxed)
     suite = json.loads((relaxed / "articles.json").read_text(encoding="utf-8"))
     for expectation in suite["expectations"]:
         if expectation["kwargs"].get("column") == "title" and "max_value" in expectation["kwargs"]:
@@ -306,13 +321,13 @@ def test_an_article_whose_enrichment_now_fails_is_quarantined_as_ingest_would(co
             row["source_fields"] = "{not json"
 
     _age(copy_of_fresh, unreadable)
-    live = Warehouse(copy_of_fresh).current.resolve()
-    before = _rows(copy_of_fresh, "article_versions")
+    snapshots = _snapshots(copy_of_fresh)
+    before = {view: _rows(copy_of_fresh, view) for view in ALL_VIEWS}
     with pytest.raises(ReenrichRefused, match="1 of 8 re-enriched articles would be quarantined"):
         _reenrich(copy_of_fresh, only=("metadata",), fail_share=0.1)
-    assert Warehouse(copy_of_fresh).current.resolve() == live  # nothing swapped
-    assert sorted(p.name for p in (copy_of_fresh / "data").glob("gen-*")) == [live.name]
-    assert _rows(copy_of_fresh, "article_versions") == before
+    assert _snapshots(copy_of_fresh) == snapshots  # nothing committed
+    assert {view: _rows(copy_of_fresh, view) for view in ALL_VIEWS} == before
+    assert not list(Path(copy_of_fresh).glob("**/*reenrich*"))  # no scratch left in the warehouse
 
     result = _reenrich(copy_of_fresh, only=("metadata",))
     assert result.quarantined == 1
@@ -330,17 +345,14 @@ def test_an_article_whose_enrichment_now_fails_is_quarantined_as_ingest_would(co
     assert _query(copy_of_fresh, "SELECT count(*) FROM articles") == [(7,)]
 
 
+def _older_entities(row: dict[str, Any]) -> None:
+    """An older enricher: entities=0, and no entities at all."""
+    row["enricher_version"] = row["enricher_version"].replace(f"entities={ENTITIES_VERSION}", "entities=0")
+    row["entities"] = []
+
+
 def _age_versions(warehouse_dir: Path) -> None:
-    """Pretend the stored articles came from an older enricher: entities=0, and no entities at all."""
-    for path in Warehouse(warehouse_dir).current.resolve().glob("batch=*/articles.parquet"):
-        table = pq.read_table(path)
-        if not table.num_rows:
-            continue
-        rows = table.to_pylist()
-        for row in rows:
-            row["enricher_version"] = row["enricher_version"].replace(f"entities={ENTITIES_VERSION}", "entities=0")
-            row["entities"] = []
-        pq.write_table(table.from_pylist(rows, schema=table.schema), path)
+    _age(warehouse_dir, _older_entities)
 
 
 def test_near_duplicates_and_views(ingest: Callable[..., Any], sql: Callable[..., list[tuple[Any, ...]]]) -> None:
@@ -371,7 +383,7 @@ def test_reenrich_recomputes_only_the_stale_component(
     assert sql("SELECT count(*) FROM entities")[0][0] > 20
     assert sql("SELECT DISTINCT enricher_version FROM articles") == [(ENRICHER_VERSION,)]
     assert sql("SELECT article_id, language, keywords FROM articles ORDER BY 1") == before
-    assert sql("SELECT count(*) FROM files")[0][0] >= 2  # the ledger came along (hard-linked)
+    assert sql("SELECT count(*) FROM files")[0][0] >= 2  # the ledger stays
     again = CliRunner().invoke(app, ["reenrich", "--warehouse", str(warehouse_dir)])
     assert "nothing to re-enrich" in again.output
     assert "older" not in CliRunner().invoke(app, ["status", "--warehouse", str(warehouse_dir)]).output
@@ -456,3 +468,62 @@ def test_reenrich_in_chunks_on_any_number_of_workers(
     assert result.exit_code == 0, result.output
     assert "re-enriched entities, quotes for 2 articles" in result.output
     assert sql(query) == before  # same code, same text: the same answers, in the same rows
+
+
+def test_reenrich_is_one_snapshot_and_the_one_before_still_reads_the_old_values(
+    ingest: Callable[..., Any], warehouse_dir: Path
+) -> None:
+    ingest()
+    _age_versions(warehouse_dir)
+    entities = "SELECT count(*) FROM entities"
+    before = _snapshots(warehouse_dir)
+    versions = _query(warehouse_dir, "SELECT article_id, enricher_version FROM article_versions ORDER BY 1")
+    result = _reenrich(warehouse_dir, only=("entities",))
+    after = _snapshots(warehouse_dir)
+    assert after[:-1] == before and after[-1] == (before[-1][0] + 1, "reenrich entities,quotes")
+    assert result.snapshot == after[-1][0] and result.rewritten_batches == 1
+    assert _query(warehouse_dir, entities)[0][0] > 20
+    # time travel: the snapshot before re-enrichment still holds what was stored then
+    old = before[-1][0]
+    assert _query(warehouse_dir, entities, snapshot=old) == [(0,)]
+    assert (
+        _query(warehouse_dir, "SELECT article_id, enricher_version FROM article_versions ORDER BY 1", snapshot=old)
+        == versions
+    )
+
+
+def test_readers_see_the_old_lake_until_the_commit(
+    ingest: Callable[..., Any], warehouse_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest()
+    _age_versions(warehouse_dir)
+    seen: list[tuple[Any, ...]] = []
+
+    def look(name: str) -> None:
+        if name == "before_commit":  # every statement of the transaction has run, COMMIT not yet
+            seen.extend(_query(warehouse_dir, "SELECT count(*) FROM entities"))
+        crash_point(name)
+
+    monkeypatch.setattr("tasks.store.writer.crash_point", look)
+    _reenrich(warehouse_dir, only=("entities",))
+    assert seen == [(0,)]
+    assert _query(warehouse_dir, "SELECT count(*) FROM entities")[0][0] > 20
+
+
+def test_a_reenrich_killed_before_its_commit_leaves_the_lake_unchanged(
+    ingest: Callable[..., Any], warehouse_dir: Path
+) -> None:
+    ingest()
+    _age_versions(warehouse_dir)
+    snapshots = _snapshots(warehouse_dir)
+    before = {view: _rows(warehouse_dir, view) for view in ALL_VIEWS}
+    command = [sys.executable, "-m", "flows.cli", "reenrich", "--warehouse", str(warehouse_dir), "--workers", "1"]
+    killed = subprocess.run(
+        command, cwd=ROOT, env=os.environ | {"WIREHOUSE_FAULT_AT": "before_commit"}, capture_output=True, timeout=300
+    )
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    assert _snapshots(warehouse_dir) == snapshots
+    assert {view: _rows(warehouse_dir, view) for view in ALL_VIEWS} == before
+    result = _reenrich(warehouse_dir)  # the next session removes what the killed one wrote, and succeeds
+    assert result.components == ("entities", "quotes") and result.articles == 2
+    assert _query(warehouse_dir, "SELECT count(*) FROM entities")[0][0] > 20

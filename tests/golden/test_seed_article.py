@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -77,4 +78,5 @@ def test_dates(row: dict[str, Any]) -> None:
         assert (hit["month"], hit["day"], hit["weekday"]) == (expected["month"], expected["day"], expected["weekday"])
         assert hit["resolved"].isoformat() == "2021-09-27"  # the Monday nearest before the file date
     assert {d["year"] for d in mentions if d["year"]} >= set(GOLDEN["years"])
-    assert row["published"] == "2021-09-27" and row["published_source"] == "text"
+    assert row["published_date"] == date(2021, 9, 27) and row["published_source"] == "text"
+    assert row["published_at"] is None  # the text states the day only

@@ -26,6 +26,7 @@ def good_article(n: int) -> dict[str, Any]:
         "text": "Der Bundestag hat am Donnerstag beschlossen.",
         "language": "de",
         "language_confidence": 0.99,
+        "language_detector": "langdetect",
         "word_count": 6,
         "char_count": 44,
         "sentence_count": 1,
@@ -33,6 +34,12 @@ def good_article(n: int) -> dict[str, Any]:
         "quote_count": 0,
         "title": "Bundestag",
         "file_version": 1,
+        "title_source": "h1",
+        "author_source": "byline",
+        "published_source": "json-ld",
+        "site_source": "meta",
+        "description_source": None,
+        "url_source": "link",
     }
 
 
@@ -80,6 +87,12 @@ BAD = [
     ("articles", {"title": ""}, "expect_column_value_lengths_to_be_between(title)"),
     ("articles", {"title": "t" * 301}, "expect_column_value_lengths_to_be_between(title)"),
     ("articles", {"file_version": 0}, "expect_column_values_to_be_between(file_version)"),
+    ("articles", {"title_source": "guess"}, "expect_column_values_to_be_in_set(title_source)"),
+    ("articles", {"author_source": "h1"}, "expect_column_values_to_be_in_set(author_source)"),
+    ("articles", {"published_source": "metadata"}, "expect_column_values_to_be_in_set(published_source)"),
+    ("articles", {"site_source": "byline"}, "expect_column_values_to_be_in_set(site_source)"),
+    ("articles", {"description_source": "text"}, "expect_column_values_to_be_in_set(description_source)"),
+    ("articles", {"url_source": "title-tag"}, "expect_column_values_to_be_in_set(url_source)"),
     ("files", {"source_path": None}, "expect_column_values_to_not_be_null(source_path)"),
     ("files", {"status": "misplaced"}, "expect_column_values_to_be_in_set(status)"),
     ("files", {"size": -1}, "expect_column_values_to_be_between(size)"),

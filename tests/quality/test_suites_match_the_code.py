@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from tasks.enrich.language import LANGDETECT_CODES
+from tasks.enrich.language import DETECTORS, answerable_codes
 from tasks.models import FileStatus, Reason
 from tasks.settings import Settings
 
@@ -27,9 +28,10 @@ def test_every_reason_code_is_allowed_by_the_suites() -> None:
 
 def test_file_statuses_and_languages_match() -> None:
     assert _value_set("files", "status") == {s.value for s in FileStatus}
-    assert _value_set("articles", "language") == set(LANGDETECT_CODES) | {"und"}
+    assert _value_set("articles", "language") == answerable_codes() | {"und"}
+    assert _value_set("articles", "language_detector") == set(DETECTORS)
 
 
 def test_readme_documents_every_reason_code() -> None:
-    readme = (Settings().expectations.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert [r.value for r in Reason if f"| `{r.value}` |" not in readme] == []

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from filelock import FileLock
 from prefect.client.orchestration import get_client
@@ -24,22 +23,24 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 
-from tasks.store.storage import Warehouse
+from tasks.store.lake import Warehouse
 from tests.conftest import ROOT
 from tests.reliability.conftest import Child, child_env, flow_command, query
 from tests.reliability.invariants import assert_complete, write_good
 
 
 def run_records(warehouse: Path) -> list[dict[str, Any]]:
-    """Every record of the ``runs`` table, not only the latest per run: each one is written under the lock."""
-    files = sorted(str(path) for path in Warehouse(warehouse).current.glob("batch=*/runs.parquet"))
-    if not files:  # not initialised yet (each batch directory appears whole, by one rename)
+    """Every run record (the ``run_records`` table, not only the latest per run): each one is written under the lock."""
+    home = Warehouse(warehouse)
+    if not home.exists():
         return []
-    with duckdb.connect() as connection:
+    with home.connect() as connection:
+        tables = connection.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'lake'")
+        if ("run_records",) not in tables.fetchall():  # the first writer has not committed its tables yet
+            return []
         cursor = connection.execute(
             "SELECT flow_run_id, status, started_at, finished_at, recorded_at, new_files "
-            "FROM read_parquet(?, union_by_name = true) ORDER BY recorded_at",
-            [files],
+            "FROM run_records ORDER BY recorded_at"
         )
         names = [d[0] for d in cursor.description or []]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -34,17 +34,26 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, Phase, event, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 
 from tasks.faults import POINTS, UNREADABLE_ENV
+from tasks.ops.sql_console import console
 from tasks.parse.documents import parse_file
 from tasks.store.lake import Warehouse
 from tests.reliability.conftest import Child, query
-from tests.reliability.invariants import GOOD_KINDS, assert_consistent, bad_bytes, good_bytes, kind_of, stale_views
+from tests.reliability.invariants import (
+    GOOD_KINDS,
+    assert_consistent,
+    bad_bytes,
+    data_files_in_catalog,
+    data_files_on_disk,
+    good_bytes,
+    kind_of,
+    stale_views,
+)
 
 EXAMPLES = int(os.environ.get("WIREHOUSE_STATEFUL_EXAMPLES", "4"))
 STEPS = int(os.environ.get("WIREHOUSE_STATEFUL_STEPS", "10"))
@@ -494,13 +503,12 @@ class FolderMachine(RuleBasedStateMachine):
         problems += [f"article_id {article_id[:12]} ×{n} in articles" for article_id, n in twice]
         assert not problems, "\n".join(["the warehouse differs from the model:", *problems, context])
 
-        with duckdb.connect(str(Warehouse(self.warehouse).db_path), read_only=True) as connection:
+        with console(Warehouse(self.warehouse)) as connection:  # what `wirehouse sql` shows a user
             user = Counter(text for (text,) in connection.execute("SELECT text FROM articles").fetchall())
-        assert user == texts, f"wirehouse.duckdb's articles differ from the views over the data\n{context}"
+        assert user == texts, f"the console's articles differ from the lake's\n{context}"
         assert query(self.warehouse, "SELECT count(*) FROM runs WHERE status = 'running'") == [(0,)], context
-        home = Warehouse(self.warehouse)
-        assert not home.staging.exists() or list(home.staging.iterdir()) == [], context
-        assert list(home.kept.glob("**/.tmp-*")) == [], context
+        assert data_files_on_disk(self.warehouse) == data_files_in_catalog(self.warehouse), context
+        assert list(Warehouse(self.warehouse).kept.glob("**/.tmp-*")) == [], context
 
 
 def bind(

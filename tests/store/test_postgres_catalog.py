@@ -15,12 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import psycopg
 import pytest
 
 from tasks.settings import Settings
 from tasks.store.lake import Warehouse
-from tasks.store.writer import writer
+from tasks.store.writer import WarehouseBusy, writer
 from tests.conftest import SEEDS
 from tests.store.conftest import Wirehouse
 
@@ -55,6 +56,10 @@ def lock_pollers(catalog: str, holder: int) -> list[tuple[int, Any]]:
 
 
 def snapshots(catalog: str) -> int:
+    """Commits in the catalog (0 before the first writer created its tables)."""
+    [(exists,)] = catalog_rows(catalog, "SELECT to_regclass('ducklake_snapshot') IS NOT NULL")
+    if not exists:
+        return 0
     [(count,)] = catalog_rows(catalog, "SELECT count(*) FROM ducklake_snapshot")
     return int(count)
 
@@ -110,7 +115,11 @@ def test_two_machines_at_once_take_turns_on_the_advisory_lock_and_land_each_file
     holding the lock; machine B starts and keeps asking for the lock, writing nothing, until A is let go."""
     source = tmp_path / "source"
     shutil.copytree(SEEDS, source)
-    shared = {"WIREHOUSE_CATALOG": catalog, "WIREHOUSE_DATA_PATH": str(tmp_path / "lake-data"), "WIREHOUSE_SOURCE": str(source)}
+    shared = {
+        "WIREHOUSE_CATALOG": catalog,
+        "WIREHOUSE_DATA_PATH": str(tmp_path / "lake-data"),
+        "WIREHOUSE_SOURCE": str(source),
+    }
     machine_a = wirehouse(shared | {"WIREHOUSE_WAREHOUSE": str(tmp_path / "machine-a")})
     machine_b = wirehouse(shared | {"WIREHOUSE_WAREHOUSE": str(tmp_path / "machine-b")})
 
@@ -150,11 +159,10 @@ def test_two_machines_at_once_take_turns_on_the_advisory_lock_and_land_each_file
 
     runs = machine_a.rows("SELECT flow_run_id, status, new_files FROM runs ORDER BY started_at")
     assert [(r["status"], r["new_files"]) for r in runs] == [("completed", len(SEED_FILES)), ("completed", 0)]
+    first_run, second_run = (f"'{run['flow_run_id']}'" for run in runs)
     [order] = machine_b.rows(
-        "SELECT (SELECT max(recorded_at) FROM run_records WHERE flow_run_id = $a) "
-        "< (SELECT min(recorded_at) FROM run_records WHERE flow_run_id = $b) AS serialised".replace(
-            "$a", f"'{runs[0]['flow_run_id']}'"
-        ).replace("$b", f"'{runs[1]['flow_run_id']}'")
+        f"SELECT (SELECT max(recorded_at) FROM run_records WHERE flow_run_id = {first_run}) "
+        f"< (SELECT min(recorded_at) FROM run_records WHERE flow_run_id = {second_run}) AS serialised"
     )
     assert order["serialised"], "machine B wrote before machine A's last record"
     assert_exactly_once(machine_b, SEED_FILES)
@@ -173,17 +181,43 @@ def test_a_reader_sees_the_last_committed_snapshot_while_a_writer_transaction_is
 ) -> None:
     data = str(tmp_path / "lake-data")
     lake = Warehouse(tmp_path / "machine-a", catalog=catalog, data_path=data)
-    reader = wirehouse({"WIREHOUSE_CATALOG": catalog, "WIREHOUSE_DATA_PATH": data, "WIREHOUSE_WAREHOUSE": str(tmp_path / "machine-b")})
+    reader = wirehouse(
+        {"WIREHOUSE_CATALOG": catalog, "WIREHOUSE_DATA_PATH": data, "WIREHOUSE_WAREHOUSE": str(tmp_path / "machine-b")}
+    )
     count = "SELECT count(*) AS n FROM quarantine"
     with writer(lake, Settings().sql, timeout=10) as session:
         session.connection.execute("INSERT INTO quarantine (source_path, reason_code) VALUES ('committed', 'probe')")
         committed = session.snapshot()
         with session.transaction(message="open") as cursor:
             # Past the inlining limit: Parquet files are written into the data path, not yet in any snapshot.
-            cursor.execute("INSERT INTO quarantine (source_path, reason_code) SELECT 'open-' || range, 'probe' FROM range(500)")
+            cursor.execute(
+                "INSERT INTO quarantine (source_path, reason_code) SELECT 'open-' || range, 'probe' FROM range(500)"
+            )
             assert cursor.execute(count).fetchall() == [(501,)]
+            assert list(Path(data).rglob("*.parquet")), "the open transaction wrote no data file"
             assert reader.rows(count) == [{"n": 1}]  # another process, attached read-only, does not wait
             with Warehouse(tmp_path / "machine-c", catalog=catalog, data_path=data).connect() as other:
                 assert other.execute(count).fetchall() == [(1,)]
-                assert other.execute(f"SELECT id FROM ducklake_current_snapshot('lake')").fetchall() == [(committed,)]
+                assert other.execute("SELECT id FROM ducklake_current_snapshot('lake')").fetchall() == [(committed,)]
         assert reader.rows(count) == [{"n": 501}]
+
+
+def test_the_lock_names_the_lake_not_a_path_and_a_machine_without_the_shared_data_path_is_refused(
+    tmp_path: Path, catalog: str
+) -> None:
+    shared = tmp_path / "lake-data"
+    shared.mkdir()
+    mount = tmp_path / "mnt"
+    mount.symlink_to(shared)  # the same storage, seen under another name on machine B
+    machine_a = Warehouse(tmp_path / "machine-a", catalog=catalog, data_path=str(shared))
+    machine_b = Warehouse(tmp_path / "machine-b", catalog=catalog, data_path=str(mount))
+    with writer(machine_a, Settings().sql, timeout=10):
+        with pytest.raises(WarehouseBusy), writer(machine_b, Settings().sql, timeout=0.5):
+            pytest.fail("machine B got the lock while machine A held it")
+        assert lock_holders(catalog)  # machine A's, on the server
+    # A machine left on the default data path (its own warehouse/data/) would write where no other machine reads:
+    # DuckLake refuses to attach it instead of redirecting the lake's data there.
+    elsewhere = Warehouse(tmp_path / "machine-c", catalog=catalog)
+    for read_only in (False, True):
+        with pytest.raises(duckdb.Error, match="does not match existing data path"):
+            elsewhere.connect(read_only=read_only).close()

@@ -13,7 +13,7 @@ from tasks.store.writer import writer
 
 DICTIONARY = Path(__file__).resolve().parents[2] / "warehouse" / "README.md"
 VIEWS = ("articles", "article_versions", "entities", "quotes", "near_duplicates", "files", "file_status")
-VIEWS += ("content_articles", "quarantine", "validations", "runs")
+VIEWS += ("content_articles", "quarantine", "validations", "runs", "run_records")
 
 
 def documented() -> dict[str, set[str]]:

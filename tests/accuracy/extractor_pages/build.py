@@ -69,7 +69,13 @@ _READABILITY: dict[str, tuple[str, str | None, str | None, str | None, str | Non
     "gmw": ("zh", "宇航员在太空中喝酒会怎么样？后果很严重", None, "2017-03-10", "光明网"),
     "qq": ("zh", "DeepMind新电脑已可利用记忆自学 人工智能迈上新台阶", None, None, "腾讯网"),
     "youth": ("zh", "海外留学生看两会：出国前后关注点大不同", "", "2017-03-10", "中国青年网"),
-    "yahoo-4": ("ja", "トレンドマイクロ、公衆無線LANを安全に使うためのアプリ「フリーWi-Fiプロテクション」", "", None, None),
+    "yahoo-4": (
+        "ja",
+        "トレンドマイクロ、公衆無線LANを安全に使うためのアプリ「フリーWi-Fiプロテクション」",
+        "",
+        None,
+        None,
+    ),
     "la-nacion": ("es", None, None, "2017-12-07", "La Nación"),
     "bbc-1": ("en", None, "", None, None),  # "BBC News" is the site
     "aclu": ("en", None, None, None, None),
@@ -100,8 +106,8 @@ _READABILITY: dict[str, tuple[str, str | None, str | None, str | None, str | Non
     "cnet": ("en", None, None, None, None),
     "ehow-1": ("en", "How to Build a Terrarium", None, None, None),
 }
-COLUMNS = ("file", "kind", "language", "format", "title", "author", "published", "site", "url", "source_repo")
-COLUMNS += ("source_path", "license")
+COLUMNS: tuple[str, ...] = ("file", "kind", "language", "format", "title", "author", "published", "site", "url")
+COLUMNS += ("source_repo", "source_path", "license")
 
 
 def _git(repo: Path, *args: str) -> bytes:
