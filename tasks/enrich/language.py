@@ -188,18 +188,18 @@ def sample_for_detection(text: str, limit: int = _SAMPLE_CHARS) -> str:
     return "\n".join(paragraphs[round(index * step)] for index in range(wanted))
 
 
-_factory: Any = None
+@cache
+def _langdetect() -> Any:
+    """langdetect's profiles, loaded once per process (a worker warms it before its first file)."""
+    from langdetect import detector_factory
+
+    detector_factory.init_factory()
+    return detector_factory._factory
 
 
 def _ranked(text: str) -> list[tuple[str, float]]:
     """langdetect's (code, probability) list, zh variants kept apart; seeded so runs repeat exactly."""
-    global _factory
-    if _factory is None:
-        from langdetect import detector_factory
-
-        detector_factory.init_factory()
-        _factory = detector_factory._factory
-    detector = _factory.create()
+    detector = _langdetect().create()
     detector.seed = 0  # deterministic across runs and processes
     detector.append(text + " ")  # the last word's final n-grams need a boundary after it
     return [(lang.lang, lang.prob) for lang in detector.get_probabilities()]
