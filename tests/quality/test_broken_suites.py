@@ -172,7 +172,12 @@ def _unknown_type(spec: dict[str, Any]) -> None:
 
 
 def _bad_kwarg_value(spec: dict[str, Any]) -> None:
-    spec["expectations"][8]["kwargs"]["min_value"] = "zero"  # word_count between "zero" and …
+    [between] = [
+        e
+        for e in spec["expectations"]
+        if e["type"] == "expect_column_values_to_be_between" and e["kwargs"].get("column") == "word_count"
+    ]
+    between["kwargs"]["min_value"] = "zero"  # word_count between "zero" and …
 
 
 def _misspelt_kwarg(spec: dict[str, Any]) -> None:
