@@ -302,7 +302,12 @@ def duckdb_cli(ctx: typer.Context, warehouse: WarehouseOption = None) -> None:
     if executable is None:
         raise CommandFailed("the duckdb executable is missing: pip install duckdb-cli")
     home = Warehouse.of(settings)
-    home.link_extensions()
+    import duckdb as duckdb_client
+
+    try:  # attach once here: a lake that cannot be read is one line and exit 1, not the CLI's own errors
+        home.connect().close()
+    except (duckdb_client.Error, OSError) as error:
+        raise CommandFailed(f"cannot attach the lake: {one_line(error)}") from None
     script = "".join(f"{statement};\n" for statement in home.setup_sql())  # with the S3 secret: never on disk for long
     script += f"{home.attach_sql(read_only=True)};\nUSE lake;\n"
     with tempfile.NamedTemporaryFile("w", suffix=".sql", encoding="utf-8") as init:

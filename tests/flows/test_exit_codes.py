@@ -181,9 +181,10 @@ def test_a_suite_that_cannot_be_evaluated_fails_the_run(good_and_bad: Path, tmp_
 
 @pytest.fixture
 def broken_warehouse(tmp_path: Path) -> Path:
-    """A warehouse folder whose live generation holds no batch at all: every view fails to open."""
+    """A warehouse whose catalog is not a database any more (overwritten, truncated by a bad copy)."""
     home = tmp_path / "warehouse"
-    (home / "data" / "current").mkdir(parents=True)
+    home.mkdir()
+    (home / "catalog.sqlite").write_bytes(bytes(range(256)) * 16)
     return home
 
 
@@ -195,10 +196,12 @@ def broken_warehouse(tmp_path: Path) -> Path:
         ["report"],
         ["docs", "--no-open"],
         ["requeue", "--reason", "empty"],
+        ["compact"],
+        ["duckdb", "-c", "SELECT 1"],
     ],
 )
 def test_a_broken_warehouse_fails_readers_and_writers(broken_warehouse: Path, args: list[str]) -> None:
-    assert_fails(wirehouse(*args, "--warehouse", str(broken_warehouse)), 1, "No files found")
+    assert_fails(wirehouse(*args, "--warehouse", str(broken_warehouse)), 1, "not a database")
 
 
 @pytest.fixture
