@@ -108,14 +108,26 @@ def test_bad_files_each_end_up_in_exactly_one_table(source: Path, ingest, sql) -
 
 
 def test_views_open_in_a_plain_duckdb_client(source: Path, warehouse_dir: Path, ingest) -> None:
+    """A DuckDB client that knows nothing of wirehouse: the attach script the run leaves is all it needs."""
     shutil.copy(SEED_ARTICLE, source / SEED_ARTICLE.name)
     ingest()
-    with duckdb.connect(str(warehouse_dir / "wirehouse.duckdb"), read_only=True) as connection:
+    with duckdb.connect() as connection:
+        connection.execute((warehouse_dir / "attach.sql").read_text(encoding="utf-8"))
         assert connection.execute("SELECT count(*) FROM articles WHERE language = 'en'").fetchone() == (1,)
-        tables = {
-            row[0] for row in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        views = {
+            row[0]
+            for row in connection.execute(
+                "SELECT view_name FROM duckdb_views() WHERE database_name = 'lake'"
+            ).fetchall()
         }
-    assert {"articles", "article_versions", "files", "file_status", "quarantine", "validations", "runs"} <= tables
+        tables = {
+            row[0]
+            for row in connection.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake'"
+            ).fetchall()
+        }
+    assert {"articles", "file_status", "runs", "entities", "quotes", "near_duplicates"} <= views
+    assert {"article_versions", "files", "content_articles", "quarantine", "validations", "run_records"} <= tables
 
 
 def test_touched_file_with_the_same_bytes_is_not_processed_again(source: Path, ingest, sql) -> None:
