@@ -46,4 +46,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf warehouse/data warehouse/quarantine warehouse/wirehouse.duckdb warehouse/.wirehouse.lock .prefect
+	rm -rf warehouse/data warehouse/quarantine warehouse/catalog.sqlite* warehouse/attach.sql warehouse/.extensions warehouse/.wirehouse.lock warehouse/docs warehouse/gx .prefect

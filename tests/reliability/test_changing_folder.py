@@ -112,7 +112,8 @@ def test_hostile_file_name_reaches_no_sql_and_views_survive(
     (source / name).write_text(article_text(random.Random(4), "sql"))
     (source / 'o\'brien "quoted" ; --.txt').write_text(article_text(random.Random(5), "quotes"))
     ingest()
-    with duckdb.connect(str(warehouse_dir / "wirehouse.duckdb"), read_only=True) as connection:
+    with duckdb.connect() as connection:  # the CLI's way in: the attach script
+        connection.execute((warehouse_dir / "attach.sql").read_text(encoding="utf-8"))
         assert connection.execute("SELECT count(*) FROM articles").fetchone() == (2,)
     assert sql("SELECT count(*) FROM articles WHERE source_path = ?", name) == [(1,)]
     result = CliRunner().invoke(
