@@ -90,32 +90,19 @@ class Writer:
 
         A crash before ``COMMIT`` leaves data files no snapshot references: the next session deletes them.
         """
-        cursor = self.cursor()
-        try:
-            cursor.execute("BEGIN")
-            try:
-                cursor.execute(
-                    f"CALL ducklake_set_commit_message({sql_literal(LAKE)}, 'wirehouse', {sql_literal(batch_id)})"
-                )
-                for name, table in tables.items():
-                    if not table.num_rows:
-                        continue
-                    cursor.register("incoming", table.cast(SCHEMAS[name]))
-                    cursor.execute(f"INSERT INTO {TABLES[name]} BY NAME SELECT * FROM incoming")
-                    cursor.unregister("incoming")
-                    crash_point("parquet_write")
-                crash_point("before_commit")
-                cursor.execute("COMMIT")
-            except BaseException:
-                _rollback(cursor)
-                raise
-            return self._snapshot_of(cursor)
-        finally:
-            cursor.close()
+        with self.transaction(message=batch_id) as cursor:
+            for name, table in tables.items():
+                if not table.num_rows:
+                    continue
+                cursor.register("incoming", table.cast(SCHEMAS[name]))
+                cursor.execute(f"INSERT INTO {TABLES[name]} BY NAME SELECT * FROM incoming")
+                cursor.unregister("incoming")
+                crash_point("parquet_write")
+        return self.snapshot()  # the single writer: nobody committed since
 
     @contextmanager
     def transaction(self, *, message: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor inside one transaction, committed on exit (rolled back on any error): for re-enrichment."""
+        """A cursor inside one transaction with ``message`` on its snapshot, committed on exit, rolled back on any error."""
         cursor = self.cursor()
         try:
             cursor.execute("BEGIN")
@@ -131,9 +118,6 @@ class Writer:
                 raise
         finally:
             cursor.close()
-
-    def _snapshot_of(self, cursor: duckdb.DuckDBPyConnection) -> int:
-        return int(cursor.execute(f"SELECT id FROM ducklake_current_snapshot({sql_literal(LAKE)})").fetchall()[0][0])
 
     def data_files(self) -> int:
         """Live data files across the tables (what compaction merges)."""
