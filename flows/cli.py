@@ -56,11 +56,14 @@ class CommandFailed(cli_errors.ClickException):
 
 def one_line(message: object) -> str:
     """A message as a single line: lines joined, an embedded traceback cut to its last line, DuckDB's pointer at
-    the query text (``LINE 1: …`` and a line of carets) left out."""
+    the query text (``LINE 1: …`` and a line of carets) left out, and credentials in any URL it quotes (a catalog
+    URL in a connection error) redacted."""
+    from tasks.sources.locations import redact
+
     lines = [line.strip() for line in str(message).splitlines() if line.strip()]
     if any(line.startswith("Traceback (most recent call last)") for line in lines):
         lines = lines[-1:]
-    return " ".join(line for line in lines if not _QUERY_POINTER.match(line))
+    return redact(" ".join(line for line in lines if not _QUERY_POINTER.match(line)))
 
 
 _QUERY_POINTER = re.compile(r"LINE \d+:|\^+$")
