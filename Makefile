@@ -12,7 +12,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test lint clean ui bench eval
+.PHONY: run test deep lint clean ui bench eval
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ ui: $(STAMP)
 	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not deep" --durations=25
+
+# The slow fault runs (transient-fault matrix, …): .ci/run runs them after `make test`.
+deep: $(STAMP)
+	$(BIN)/python -m pytest -m deep --durations=25
 
 # The benchmark: wirehouse run vs the raw-langdetect ceiling (N=20000 by default; BENCH_ARGS="--n 2000").
 bench: $(STAMP)
