@@ -115,8 +115,14 @@ def build_settings(**overrides: Any) -> Settings:
 
 def _require_warehouse(settings: Settings) -> None:
     from tasks.store.lake import Warehouse
+    from tasks.store.writer import LakeMissing, refuse_to_start_over
 
-    if not Warehouse.of(settings).exists():
+    home = Warehouse.of(settings)
+    try:
+        refuse_to_start_over(home)
+    except LakeMissing as missing:
+        raise CommandFailed(one_line(missing)) from None
+    if not home.exists():
         raise UsageProblem(f"no warehouse at {settings.warehouse}: run `wirehouse run` first")
 
 
@@ -147,6 +153,13 @@ def run(
     credentials_block: Annotated[
         str | None, typer.Option("--credentials-block", help="Prefect Secret block with fsspec storage options (JSON)")
     ] = None,
+    new_lake: Annotated[
+        bool,
+        typer.Option(
+            "--new-lake",
+            help="the catalog is gone: start an empty lake beside the old lake's files (kept, never deleted)",
+        ),
+    ] = False,
 ) -> None:
     """Run one ingestion over the source folder and print a summary."""
     settings = build_settings(
@@ -159,6 +172,7 @@ def run(
         runner=runner,
         dask_address=dask_address,
         credentials_block=credentials_block,
+        new_lake=new_lake or None,
         progress=sys.stderr.isatty(),
     )
     from tasks.sources.locations import is_remote, local_path
@@ -242,30 +256,20 @@ def sql(
     _require_warehouse(settings)
     import duckdb
 
-    from tasks.ops.sql_console import NotReadOnly, check_read_only, console
+    from tasks.ops.sql_console import BadQuery, ConsoleFailed, NotReadOnly, console, run
     from tasks.store.lake import Warehouse
 
     try:
-        check_read_only(query)
-    except NotReadOnly as error:
-        raise UsageProblem(str(error)) from None
-    except duckdb.Error as error:  # not SQL
-        raise UsageProblem(one_line(error)) from None
-    try:
         connection = console(Warehouse.of(settings))
-    except (duckdb.Error, OSError) as error:
+    except (duckdb.Error, OSError, ConsoleFailed) as error:
         raise CommandFailed(f"cannot open the warehouse views: {one_line(error)}") from None
-    with connection:
+    with connection:  # the check runs on the locked-down connection: nothing parses the query before
         try:
-            result = connection.execute(query)
-            columns = [d[0] for d in result.description or []]
-            rows = result.fetchall()
-        except (duckdb.IOException, duckdb.InternalException, duckdb.OutOfMemoryException) as error:
-            raise CommandFailed(one_line(error)) from None  # the warehouse's files, or DuckDB itself
-        except duckdb.PermissionException as error:
-            raise UsageProblem(f"{one_line(error)} (`wirehouse sql` reads the warehouse views only)") from None
-        except duckdb.Error as error:  # the query's own problem: a typo, an unknown column, a bad cast
+            columns, rows = run(connection, query, timeout=settings.console_timeout_seconds)
+        except (NotReadOnly, BadQuery) as error:  # refused, a typo, an unknown column, a bad cast
             raise UsageProblem(one_line(error)) from None
+        except ConsoleFailed as error:  # the warehouse's files, memory, the time limit, or DuckDB itself
+            raise CommandFailed(one_line(error)) from None
     _print_rows(columns, rows, format)
 
 
@@ -365,7 +369,7 @@ def status(
 def _writer_session(settings: Settings) -> Iterator[Any]:
     """The warehouse's one writer session (tasks.store.writer.writer); another writer past the wait: exit 1, one line."""
     from tasks.store.lake import Warehouse
-    from tasks.store.writer import WarehouseBusy, writer
+    from tasks.store.writer import LakeMissing, WarehouseBusy, writer
 
     wait = 0 if settings.lock == "skip" else settings.lock_timeout_seconds
     try:
@@ -373,6 +377,8 @@ def _writer_session(settings: Settings) -> Iterator[Any]:
             yield session
     except WarehouseBusy as busy:
         raise CommandFailed(f"{busy} (waited {wait:g}s): try again later") from None
+    except LakeMissing as missing:
+        raise CommandFailed(one_line(missing)) from None
 
 
 @app.command()

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
@@ -33,7 +34,7 @@ from tasks.store.lake import Warehouse
 from tasks.store.landing import deletion_rows, run_row
 from tasks.store.ledger import Ledger
 from tasks.store.schema import table_from_rows
-from tasks.store.writer import WarehouseBusy, Writer, new_batch_id, utc_now, writer
+from tasks.store.writer import WarehouseBusy, Writer, new_batch_id, retry_transient, utc_now, writer
 
 
 def run_ingest(settings: Settings) -> RunSummary:
@@ -60,7 +61,13 @@ def ingest_articles(settings: Settings) -> RunSummary:
     warehouse = Warehouse.of(settings)
     summary = RunSummary(run_id, warehouse=warehouse.display())
     try:
-        with writer(warehouse, settings.sql, timeout=_lock_wait(settings)) as session:
+        with writer(
+            warehouse,
+            settings.sql,
+            timeout=_lock_wait(settings),
+            new_lake=settings.new_lake,
+            retry_wait=settings.commit_retry_seconds,
+        ) as session:
             _run(settings, session, summary, run_id, started, started_at)
     except WarehouseBusy as busy:
         summary.status = RunStatus.SKIPPED
@@ -84,23 +91,39 @@ def _run(
     """Inside the writer session: record the run, ingest, record how it ended, compact when files pile up."""
     logger = get_run_logger()
     ledger = Ledger(session.connection, settings.sql)
-    _mark_crashed_runs(ledger, session)
+    _mark_crashed_runs(ledger, session, run_id)
     common = {
         "source": display_location(settings.source),
         "started_at": started_at,
         "snapshot_before": session.snapshot(),  # `ATTACH … (SNAPSHOT_VERSION n)`: the lake as it was before this run
     }
-    session.commit({"runs": run_row(run_id, status=RunStatus.RUNNING, **common)}, batch_id=new_batch_id(utc_now()))
+    # Batch ids named after the run: a retried commit of a run record is recognised and lands once.
+    session.commit({"runs": run_row(run_id, status=RunStatus.RUNNING, **common)}, batch_id=f"{run_id}:started")
     try:
         _ingest(settings, session, ledger, summary, run_id)
     except BaseException as error:
         summary.status = RunStatus.FAILED
         summary.message = redact(f"{type(error).__name__}: {error}")
+        try:
+            _record_end(session, summary, run_id, started, common)
+        except Exception as second:  # the disk that failed the batch may fail this too: the first error is raised
+            logger.error("the run's final record could not be written: %s", redact(str(second)))
         raise
-    finally:
+    _record_end(session, summary, run_id, started, common)
+    if settings.compact_threshold and session.compaction_debt() >= settings.compact_threshold:
+        compacted = session.compact(keep_snapshots=timedelta(days=settings.snapshot_retention_days))
+        logger.info(
+            "compacted %d data files into %d in %.1fs", compacted.files_before, compacted.files_after, compacted.seconds
+        )
+
+
+def _record_end(session: Writer, summary: RunSummary, run_id: str, started: float, common: dict[str, Any]) -> None:
+    """The run's final record: what it did and how it ended (retried after a transient error, landed once)."""
+
+    def write() -> int:
         crash_point("run_record")
         summary.seconds = time.perf_counter() - started
-        session.commit(
+        return session.commit(
             {
                 "runs": run_row(
                     run_id,
@@ -121,29 +144,35 @@ def _run(
                     **common,
                 )
             },
-            batch_id=new_batch_id(utc_now()),
-        )
-    if settings.compact_threshold and session.compaction_debt() >= settings.compact_threshold:
-        compacted = session.compact(keep_snapshots=timedelta(days=settings.snapshot_retention_days))
-        logger.info(
-            "compacted %d data files into %d in %.1fs", compacted.files_before, compacted.files_after, compacted.seconds
+            batch_id=f"{run_id}:ended",
         )
 
+    retry_transient(write, wait=session.retry_wait)
 
-def _mark_crashed_runs(ledger: Ledger, session: Writer) -> None:
+
+def _mark_crashed_runs(ledger: Ledger, session: Writer, run_id: str) -> None:
+    """Runs still ``running`` ended without their final record: Prefect's own state says whether they failed (a
+    full disk can fail a run's last write too) or were killed."""
     stale = ledger.stale_runs()
     if stale:
-        rows = [
-            {
-                **row,
-                "status": RunStatus.CRASHED.value,
-                "recorded_at": utc_now(),
-                "message": "the run was killed before it finished",
-            }
-            for row in stale
-        ]
-        session.commit({"runs": table_from_rows("runs", rows)}, batch_id=new_batch_id(utc_now()))
-        get_run_logger().warning("marked %d interrupted run(s) as crashed", len(stale))
+        rows = [{**row, **_how_it_ended(str(row["flow_run_id"])), "recorded_at": utc_now()} for row in stale]
+        session.commit({"runs": table_from_rows("runs", rows)}, batch_id=f"{run_id}:ended-before")
+        get_run_logger().warning("recorded how %d interrupted run(s) ended", len(stale))
+
+
+def _how_it_ended(flow_run_id: str) -> dict[str, str]:
+    """``failed`` with Prefect's message when Prefect saw the run fail, else ``crashed``."""
+    from prefect.client.orchestration import get_client
+
+    killed = {"status": RunStatus.CRASHED.value, "message": "the run was killed before it finished"}
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+    except Exception:  # a local-… id, a run this server never saw, a server that is not there
+        return killed
+    if state is None or not state.is_failed():
+        return killed
+    return {"status": RunStatus.FAILED.value, "message": redact(state.message or "the run failed")}
 
 
 def _storage_options(settings: Settings) -> dict[str, Any]:
@@ -172,7 +201,7 @@ def _ingest(settings: Settings, session: Writer, ledger: Ledger, summary: RunSum
         summary.message = f"source folder not found: {redact(settings.source)}; skipped, nothing marked deleted"
         logger.warning(summary.message)
         return
-    source = open_source(settings.source, storage_options=_storage_options(settings))
+    source = open_source(settings.source, storage_options=_storage_options(settings), exclude=[settings.warehouse])
     changes = discover_changes(source, ledger, settings.min_age_seconds)
     summary.files_seen = changes.files_seen
     summary.unlisted = len(changes.unlisted)

@@ -1,8 +1,11 @@
-"""Fault injection for the crash tests: ``crash_point(name)`` SIGKILLs the process at a named point.
+"""Fault injection for the crash tests: ``crash_point(name)`` fails the process at a named point.
 
-Off unless ``WIREHOUSE_FAULT_AT`` names the point (read at the call, never at import). ``name`` kills at
-the first hit; ``name@3`` at the third hit in this process. Production runs never set it; the call costs one
-dictionary lookup. The points, in pipeline order, are listed in ``POINTS`` (tests kill at every one).
+Off unless ``WIREHOUSE_FAULT_AT`` names the point (read at the call, never at import). ``name`` fails at
+the first hit; ``name@3`` at the third hit in this process. Two modes (``WIREHOUSE_FAULT_MODE``): ``kill``
+(the default) SIGKILLs the process from that hit on; ``transient`` raises :class:`TransientFault` at that one
+hit only, as a dropped connection or a brief I/O error would, and lets the run's own retries play out.
+Production runs never set it; the call costs one dictionary lookup. The points, in pipeline order, are
+listed in ``POINTS`` (tests fail at every one, in both modes).
 """
 
 from __future__ import annotations
@@ -14,19 +17,22 @@ import time
 from collections import Counter
 
 ENV = "WIREHOUSE_FAULT_AT"
+MODE_ENV = "WIREHOUSE_FAULT_MODE"  # "kill" (default) or "transient"
 POISON_ENV = "WIREHOUSE_FAULT_POISON"  # "<marker>=<raise|exit|segfault|hang>,…": an enricher misbehaves on a text
 UNREADABLE_ENV = "WIREHOUSE_FAULT_UNREADABLE"  # comma-separated folders (relative to the source) that fail to list
 
 POINTS = (
     "after_lock",  # writer lock held, the lake not attached yet
-    "after_recover",  # tables and views ready, orphaned files removed, before the "running" run record
+    "after_recover",  # what a killed writer left removed, tables and views not yet checked
     "discover",  # source scanned, before the ledger diff
     "deletions",  # before the deletion rows commit
     "enrich",  # a file read and hashed, before enrichment
     "validate",  # before the batch's Great Expectations suites run
     "keep_original",  # a quarantined original half-copied (temp file written, not renamed)
     "parquet_write",  # inside a DuckLake transaction: one table's data files written, the next table not yet
+    "commit_begin",  # a commit's transaction begun, its message not yet set
     "before_commit",  # every table of the transaction written, COMMIT not yet sent to the catalog
+    "commit_snapshot",  # COMMIT returned, the snapshot it became not yet read back
     "after_commit",  # batch committed, before the flow records it
     "run_record",  # all batches committed, before the run's final record
     "view_refresh",  # inside the transaction that creates or evolves the tables and views
@@ -36,8 +42,12 @@ POINTS = (
 _hits: Counter[str] = Counter()
 
 
+class TransientFault(ConnectionError):
+    """An injected error that a retry gets past: what a dropped connection or a brief I/O hiccup raises."""
+
+
 def crash_point(name: str) -> None:
-    """SIGKILL this process here when ``WIREHOUSE_FAULT_AT`` asks for it (tests only)."""
+    """Fail here when ``WIREHOUSE_FAULT_AT`` asks for it (tests only): SIGKILL, or one transient error."""
     wanted = os.environ.get(ENV)
     if not wanted:
         return
@@ -45,7 +55,10 @@ def crash_point(name: str) -> None:
     if point != name:
         return
     _hits[name] += 1
-    if _hits[name] >= int(nth or 1):
+    if os.environ.get(MODE_ENV) == "transient":
+        if _hits[name] == int(nth or 1):
+            raise TransientFault(f"injected transient fault at {name}")
+    elif _hits[name] >= int(nth or 1):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
         "wait", description="what a second concurrent run does: wait for the lock or skip"
     )
     lock_timeout_seconds: float = Field(3600, ge=0, description="how long 'wait' waits before giving up")
+    # `wirehouse sql` interrupts a statement running longer than this
+    console_timeout_seconds: float = Field(3600.0, gt=0, description="time limit of one `wirehouse sql` query")
     fail_share: float = Field(
         0.2, ge=0, le=1, description="a suite failing on more than this share of rows fails the run"
     )
@@ -98,6 +100,14 @@ class Settings(BaseSettings):
         200,
         ge=0,
         description="compact after a run once the lake holds this many data files and inlined commits (0: never)",
+    )
+    new_lake: bool = Field(
+        False,
+        description="start an empty lake although the catalog is missing and an old lake's files are there "
+        "(they are kept, never deleted); without it such a run refuses to start",
+    )
+    commit_retry_seconds: float = Field(
+        30.0, ge=0, description="how long a commit retries a transient error (a busy catalog, a dropped connection)"
     )
 
     @model_validator(mode="after")

@@ -19,8 +19,10 @@ import hashlib
 import importlib.util
 import os
 import re
+import shutil
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,6 +136,75 @@ class Warehouse:
         from tasks.sources.locations import redact
 
         return _PASSWORD_PAIR.sub("password=***", redact(self.location()))
+
+    @property
+    def scratch(self) -> Path:
+        """Where a writer session keeps work in progress (reenrich's recomputed rows): the next session clears it."""
+        return self.root / ".scratch"
+
+    def catalog_problem(self) -> str | None:
+        """Why there is no usable catalog ("missing", "empty (0 bytes)", "unreadable: …"), or None when one is there.
+
+        A server catalog is checked for DuckLake's tables; a server that cannot be reached is left to ATTACH,
+        which fails with its own error and creates nothing.
+        """
+        if self.postgres_dsn is not None:
+            return _postgres_catalog_problem(self.postgres_dsn)
+        path = self.catalog_path
+        assert path is not None
+        if not path.exists():
+            return "missing"
+        if path.stat().st_size == 0:
+            return "empty (0 bytes)"
+        try:
+            with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as catalog:
+                tables = {row[0] for row in catalog.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.Error as error:
+            return f"unreadable ({error})"
+        return None if "ducklake_snapshot" in tables else "not a DuckLake catalog"
+
+    def leftovers(self) -> list[str]:
+        """What a lake left under the warehouse: its data files and its quarantined originals, counted."""
+        found = []
+        data = self._count_data_files()
+        if data:
+            found.append(f"{data} data file(s) under {redact_location(self.data_url)}")
+        originals = sum(1 for path in self.kept.glob("*/*") if path.is_file() and not path.name.startswith("."))
+        if originals:
+            found.append(f"{originals} quarantined original(s) under {self.kept}")
+        return found
+
+    def _count_data_files(self) -> int:
+        if self.local_data is not None:
+            return sum(1 for _ in self.local_data.glob("**/*.parquet")) if self.local_data.is_dir() else 0
+        self.link_extensions()
+        with duckdb.connect() as connection:
+            for statement in self.setup_sql():
+                if "ducklake" not in statement and "sqlite" not in statement and "postgres" not in statement:
+                    connection.execute(statement)
+            row = connection.execute("SELECT count(*) FROM glob(?)", [self.data_url + "**/*.parquet"]).fetchone()
+        return int(row[0]) if row else 0
+
+    def prepare_catalog(self) -> None:
+        """Put a SQLite catalog in WAL mode (creating the file if new): readers then never block the writer's
+        COMMIT, which in SQLite's default journal mode fails with "database is locked" while any reader holds a
+        read transaction (measured: a reader's open transaction failed every commit after a 5 s wait). The mode
+        is stored in the file, so every later connection, the DuckDB CLI's too, uses it."""
+        path = self.catalog_path
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(path, timeout=30)) as catalog:
+            if catalog.execute("PRAGMA journal_mode").fetchone() != ("wal",):
+                catalog.execute("PRAGMA journal_mode = WAL")
+
+    def remove_scratch(self) -> list[str]:
+        """What a killed writer session left in its scratch folder (the next session holds the lock: none is live)."""
+        if not self.scratch.is_dir():
+            return []
+        removed = [path.name for path in self.scratch.iterdir()]
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        return removed
 
     def exists(self) -> bool:
         """A lake was created here (for a server catalog: assume so; attaching tells)."""
@@ -282,6 +353,25 @@ class Warehouse:
             tmp.unlink(missing_ok=True)
             removed.append(tmp.name)
         return removed
+
+
+def redact_location(location: str) -> str:
+    from tasks.sources.locations import redact
+
+    return redact(location)
+
+
+def _postgres_catalog_problem(dsn: str) -> str | None:
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, connect_timeout=10) as connection:
+            row = connection.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ducklake_snapshot'"
+            ).fetchone()
+    except psycopg.Error:
+        return None  # unreachable or refused: ATTACH reports it, and nothing is created
+    return None if row and row[0] else "missing (the database holds no DuckLake tables)"
 
 
 def _fsync(path: Path) -> None:

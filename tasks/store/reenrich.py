@@ -2,7 +2,8 @@
 
 No source file is read. Every change is one DuckLake transaction of the writer session (one snapshot): readers
 see the lake before it or after it, never a mix, and an error or a kill leaves the lake as it was. The
-recomputed rows wait in a scratch DuckDB (a temporary folder, never the warehouse) until all are known.
+recomputed rows wait in a scratch DuckDB (under ``warehouse/.scratch``, which the next writer session clears
+if this one is killed) until all are known.
 
 What is recomputed: the components named (``--only``), else every component whose stored version differs from
 the code's (``tasks.enrich.steps.COMPONENT_VERSIONS``), plus everything computed from them (``recompute_closure``:
@@ -641,7 +642,8 @@ def reenrich(
     if not components or not batches:
         return ReenrichResult(components, 0, 0, 0, time.perf_counter() - started)
     validator = Validator(expectations)
-    with tempfile.TemporaryDirectory(prefix="wirehouse-reenrich-") as folder:
+    session.warehouse.scratch.mkdir(exist_ok=True)  # the writer's own: a killed run's is cleared by the next session
+    with tempfile.TemporaryDirectory(prefix="reenrich-", dir=session.warehouse.scratch) as folder:
         scratch = _Scratch(sql_dir, Path(folder))
         try:
             with IsolatingPool[dict[str, Any], Output](max(1, workers), file_timeout, initializer=warm_worker) as pool:

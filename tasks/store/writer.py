@@ -12,13 +12,14 @@ never interleave (the server releases it when the holder's connection drops).
 from __future__ import annotations
 
 import hashlib
+import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import uuid4
 
 import duckdb
@@ -28,6 +29,8 @@ from tasks.faults import crash_point
 from tasks.store.lake import LAKE, Warehouse, sql_literal
 from tasks.store.schema import SCHEMAS, TABLES
 
+T = TypeVar("T")
+RETRY_WAIT_SECONDS = 30.0  # how long a commit retries a transient error before the run fails with it
 INLINING_ROW_LIMIT = 100  # commits this small stay in the catalog (a run's records, a quiet schedule's few files)
 VIEW_STAMP = "articles"  # the view whose comment carries the fingerprint of views.sql
 LOCK_POLL_SECONDS = 0.2
@@ -39,6 +42,10 @@ ADVISORY_LOCK_KEY = int.from_bytes(hashlib.sha256(b"wirehouse:writer").digest()[
 
 class WarehouseBusy(RuntimeError):
     """Another writer holds the warehouse."""
+
+
+class LakeMissing(RuntimeError):
+    """The catalog is gone but the lake's files are not: starting over would orphan them."""
 
 
 def utc_now() -> datetime:
@@ -61,9 +68,12 @@ class CompactResult:
 class Writer:
     """The warehouse open for writing under the lock; every write goes through ``commit``."""
 
-    def __init__(self, warehouse: Warehouse, connection: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self, warehouse: Warehouse, connection: duckdb.DuckDBPyConnection, *, retry_wait: float = RETRY_WAIT_SECONDS
+    ) -> None:
         self.warehouse = warehouse
         self.connection = connection
+        self.retry_wait = retry_wait  # how long a commit keeps retrying transient errors (a busy catalog, a blip)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own on the same lake (``USE lake`` done), for a thread or a transaction."""
@@ -86,19 +96,38 @@ class Writer:
         return rows[0][0] if rows else None
 
     def commit(self, tables: Mapping[str, pa.Table], *, batch_id: str) -> int:
-        """Insert every non-empty table in one transaction; return the snapshot it became.
+        """Land every non-empty table in one transaction named ``batch_id``; return the snapshot it became.
 
+        Idempotent by construction: a batch the lake already holds (a snapshot whose commit message is
+        ``batch_id``) is not inserted again, and its snapshot is returned. So a retry after an error at any point,
+        even after ``COMMIT`` went through, lands the batch exactly once; transient errors are retried here.
         A crash before ``COMMIT`` leaves data files no snapshot references: the next session deletes them.
         """
-        with self.transaction(message=batch_id) as cursor:
-            for name, table in tables.items():
-                if not table.num_rows:
-                    continue
-                cursor.register("incoming", table.cast(SCHEMAS[name]))
-                cursor.execute(f"INSERT INTO {TABLES[name]} BY NAME SELECT * FROM incoming")
-                cursor.unregister("incoming")
-                crash_point("parquet_write")
-        return self.snapshot()  # the single writer: nobody committed since
+
+        def once() -> int:
+            landed = self.snapshot_of(batch_id)
+            if landed is not None:
+                return landed
+            with self.transaction(message=batch_id) as cursor:
+                for name, table in tables.items():
+                    if not table.num_rows:
+                        continue
+                    cursor.register("incoming", table.cast(SCHEMAS[name]))
+                    cursor.execute(f"INSERT INTO {TABLES[name]} BY NAME SELECT * FROM incoming")
+                    cursor.unregister("incoming")
+                    crash_point("parquet_write")
+            crash_point("commit_snapshot")
+            return self.snapshot()  # the single writer: nobody committed since
+
+        return retry_transient(once, wait=self.retry_wait)
+
+    def snapshot_of(self, batch_id: str) -> int | None:
+        """The snapshot that landed ``batch_id``, if one did (snapshots carry the batch id as commit message)."""
+        found = self._scalar(
+            f"SELECT min(snapshot_id) FROM ducklake_snapshots({sql_literal(LAKE)}) WHERE commit_message = ?",
+            [batch_id],
+        )
+        return None if found is None else int(found)
 
     @contextmanager
     def transaction(self, *, message: str) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -107,6 +136,7 @@ class Writer:
         try:
             cursor.execute("BEGIN")
             try:
+                crash_point("commit_begin")
                 cursor.execute(
                     f"CALL ducklake_set_commit_message({sql_literal(LAKE)}, 'wirehouse', {sql_literal(message)})"
                 )
@@ -185,14 +215,33 @@ class Writer:
             cursor.close()
 
     def recover(self) -> list[str]:
-        """Delete what a killed writer left: data files no snapshot references, half-kept originals."""
-        removed = [
+        """Delete what a killed writer left, judged by the catalog's own records, never by absence alone.
+
+        A data file is a killed writer's leftover only if no snapshot references it *and* DuckLake's own name for
+        it (``ducklake-<UUIDv7>.parquet``, whose first 48 bits are the time it was created) says it was written
+        after the lake's last commit: a single writer commits in order, so only the transaction or compaction
+        that died can have written it. Anything older, or named otherwise (the files of a lake started over
+        beside them, a copy, a user's file), is kept. Runs first in the session, before any commit of its own.
+        Also: half-kept quarantined originals and the scratch a killed ``reenrich`` left.
+        """
+        lake = sql_literal(LAKE)
+        last = self._scalar(f"SELECT max(snapshot_time) FROM ducklake_snapshots({lake})")
+        orphans = [
             str(row[0])
             for row in self.connection.execute(
-                f"CALL ducklake_delete_orphaned_files({sql_literal(LAKE)}, cleanup_all => true)"
+                f"CALL ducklake_delete_orphaned_files({lake}, dry_run => true, cleanup_all => true)"
             ).fetchall()
         ]
-        return removed + self.warehouse.remove_partial_originals()
+        leftovers = [path for path in orphans if last is not None and _written_after(path, last)]
+        removed: list[str] = []
+        if leftovers and self.warehouse.local_data is not None:
+            for path in leftovers:
+                Path(path).unlink(missing_ok=True)
+                removed.append(path)
+        elif leftovers and len(leftovers) == len(orphans):  # an object store: DuckLake deletes, all or nothing
+            self.connection.execute(f"CALL ducklake_delete_orphaned_files({lake}, cleanup_all => true)").fetchall()
+            removed += leftovers
+        return removed + self.warehouse.remove_partial_originals() + self.warehouse.remove_scratch()
 
     def compact(self, *, keep_snapshots: timedelta) -> CompactResult:
         """DuckLake's maintenance: flush inlined rows, merge small files, expire old snapshots, delete their files.
@@ -214,9 +263,52 @@ class Writer:
 
 
 def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
-    """Roll back, unless the failure already ended the transaction (a failed COMMIT does): keep the first error."""
-    with suppress(duckdb.TransactionException):
+    """Roll back, unless the failure already ended the transaction (a failed COMMIT or a full disk does): the
+    first error is the one raised, never "cannot rollback" after it."""
+    with suppress(duckdb.Error):
         cursor.execute("ROLLBACK")
+
+
+_UUID7 = re.compile(r"ducklake-([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}\.parquet$")
+
+
+def _written_after(path: str, moment: datetime) -> bool:
+    """Whether DuckLake's name for the data file says it was created after ``moment`` (UUIDv7 milliseconds)."""
+    match = _UUID7.search(path)
+    if match is None:
+        return False
+    created = datetime.fromtimestamp(int(match[1] + match[2], 16) / 1000, UTC)
+    return created > moment
+
+
+TRANSIENT_MESSAGES = ("database is locked", "database is busy", "connection reset", "timed out", "temporarily")
+
+
+def is_transient(error: BaseException) -> bool:
+    """An error a retry can get past: injected, a dropped connection, a catalog busy for a moment.
+
+    Never a full disk or a permission problem: retrying those only hides the cause.
+    """
+    if isinstance(error, ConnectionError | TimeoutError):
+        return True
+    return isinstance(error, duckdb.Error) and any(m in str(error).lower() for m in TRANSIENT_MESSAGES)
+
+
+def retry_transient(step: Callable[[], T], *, wait: float = RETRY_WAIT_SECONDS) -> T:
+    """Run ``step`` again after a transient error, waiting longer each time, for up to ``wait`` seconds in all.
+
+    Only for steps that are safe to repeat: a commit by batch id, a read.
+    """
+    deadline = time.monotonic() + wait
+    pause = 0.1
+    while True:
+        try:
+            return step()
+        except Exception as error:
+            if not is_transient(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 5.0)
 
 
 def _duckdb_types(cursor: duckdb.DuckDBPyConnection, schema: pa.Schema) -> dict[str, str]:
@@ -228,18 +320,46 @@ def _duckdb_types(cursor: duckdb.DuckDBPyConnection, schema: pa.Schema) -> dict[
         cursor.unregister("wirehouse_schema")
 
 
+def refuse_to_start_over(warehouse: Warehouse) -> None:
+    """Raise :class:`LakeMissing` when there is no usable catalog but a lake's files are there."""
+    problem = warehouse.catalog_problem()
+    found = warehouse.leftovers() if problem else []
+    if found:
+        raise LakeMissing(
+            f"the lake's catalog {warehouse.display()} is {problem}, but the warehouse holds "
+            f"{' and '.join(found)}: refusing to start a new lake over them (restore the catalog, or "
+            "run with --new-lake to start an empty one beside them; nothing is deleted either way)"
+        )
+
+
 @contextmanager
-def writer(warehouse: Warehouse, sql_dir: Path, *, timeout: float) -> Iterator[Writer]:
-    """The single writer session: lock, attach, initialise, recover; raise :class:`WarehouseBusy` on timeout."""
+def writer(
+    warehouse: Warehouse,
+    sql_dir: Path,
+    *,
+    timeout: float,
+    new_lake: bool = False,
+    retry_wait: float = RETRY_WAIT_SECONDS,
+) -> Iterator[Writer]:
+    """The single writer session: lock, attach, recover, initialise.
+
+    Raises:
+        WarehouseBusy: another writer held the lock for ``timeout`` seconds.
+        LakeMissing: no catalog (or an empty or unreadable one) but data files or originals are there, and
+            ``new_lake`` was not given: a new lake is never started over an old one's files on its own.
+    """
     warehouse.root.mkdir(parents=True, exist_ok=True)
     with _writer_lock(warehouse, timeout):
         crash_point("after_lock")
+        if not new_lake:
+            refuse_to_start_over(warehouse)
+        warehouse.prepare_catalog()
         connection = warehouse.connect(read_only=False, inlining=INLINING_ROW_LIMIT)
         try:
-            session = Writer(warehouse, connection)
-            session.initialise(sql_dir)
-            session.recover()
+            session = Writer(warehouse, connection, retry_wait=retry_wait)
+            session.recover()  # before any commit of this session: leftovers are told by the last commit's time
             crash_point("after_recover")
+            session.initialise(sql_dir)
             warehouse.write_attach_script()
             yield session
         finally:
