@@ -17,7 +17,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -290,13 +290,14 @@ def local_path(location: str) -> Path:
 @dataclass(frozen=True, slots=True)
 class LocalSource:
     root: Path
+    skip: tuple[Path, ...] = ()  # folders never listed (the warehouse, when it lies inside the source)
 
     @property
     def location(self) -> str:
         return str(self.root)
 
     def scan(self) -> Iterator[Found]:
-        return scan(self.root)
+        return scan(self.root, skip=self.skip)
 
     def read(self, ref: FileRef, *, max_bytes: int) -> bytes | Rejection:
         return read_file(self.root, ref, max_bytes=max_bytes)
@@ -463,11 +464,21 @@ def source_tag(location: str) -> str:
     return path.name or str(path)
 
 
-def open_source(location: str, *, storage_options: dict[str, Any] | None = None) -> Source:
-    """The Source for a folder path, a ``file://`` URL or any fsspec URL."""
+def open_source(
+    location: str,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    exclude: Iterable[Path | str | None] = (),
+) -> Source:
+    """The Source for a folder path, a ``file://`` URL or any fsspec URL.
+
+    ``exclude``: local folders a local source never lists (the warehouse: a lake inside its
+    own source would ingest its own files); ``None`` and URLs are ignored.
+    """
     if is_remote(location):
         return ObjectStoreSource(location, dict(storage_options or {}))
-    return LocalSource(local_path(location))
+    skip = tuple(local_path(str(folder)) for folder in exclude if folder is not None and not is_remote(str(folder)))
+    return LocalSource(local_path(location), skip)
 
 
 def url_credentials(protocol: str, userinfo: str) -> dict[str, str]:

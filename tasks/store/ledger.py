@@ -3,6 +3,7 @@ deleted, a duplicate, a near-duplicate; which runs were killed)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,16 +28,23 @@ _SCAN_SCHEMA = pa.schema(
     ]
 )
 _SCAN_CHUNK = 50_000
+# How far a file's mtime may lie ahead of this machine's clock and still count as "just written": clocks that
+# disagree by a few minutes (a network share, a VM), the tolerance Kerberos allows by default.
+CLOCK_SKEW_NS = 300 * 1_000_000_000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
 class Changes:
     files_seen: int
     pending: pa.Table  # changed files old enough to read (SCAN schema + file_version)
-    deferred: int  # changed, but modified less than min_age ago
+    deferred: int  # changed, but modified less than min_age ago (and at most CLOCK_SKEW_NS in the future)
     deleted: pa.Table  # source_path, file_version, article_id
     deletions_suppressed: bool = False  # the source looked empty while the ledger has live files
     unlisted: list[str] = field(default_factory=list)  # folders that failed to list: nothing under them is deleted
+    future: int = 0  # pending files whose mtime lies more than CLOCK_SKEW_NS ahead of the clock (read anyway)
+    excluded: list[str] = field(default_factory=list)  # the warehouse inside the source: not listed, not deleted
 
 
 class Ledger:
@@ -68,18 +76,31 @@ class Ledger:
         """Nothing to release: the connection belongs to the writer session."""
 
     def changes(self, found: Iterable[Found], *, now_ns: int, min_age_ns: int) -> Changes:
+        """What discovery found that the ledger does not hold yet, and what it holds that is gone.
+
+        A changed file is deferred while it may still be being written: modified less than ``min_age_ns`` before
+        ``now_ns``, or up to ``CLOCK_SKEW_NS`` after it (a writer whose clock runs a little ahead). An mtime further
+        in the future (an archive unpacked with future dates, a badly wrong clock) says nothing about the file
+        being written, and waiting for that date could mean never: such a file is read now, with a warning.
+        """
         unlisted: list[str] = []
-        scan = scan_table(found, unlisted)
+        excluded: list[str] = []
+        scan = scan_table(found, unlisted, excluded)
         crash_point("discover")
         changed = self._query("changed_files", scan=scan)
-        # A path is deleted only when the folder holding it was listed without it.
-        prefixes = pa.table({"prefix": pa.array([f"{folder}/" if folder else "" for folder in unlisted], pa.string())})
+        # A path is deleted only when the folder holding it was listed without it (and is not the warehouse).
+        folders = unlisted + excluded
+        prefixes = pa.table({"prefix": pa.array([f"{folder}/" if folder else "" for folder in folders], pa.string())})
         deleted = self._query("deleted_files", scan=scan, unlisted=prefixes)
         live = self._query("live_files").column(0)[0].as_py() or 0
         suppressed = scan.num_rows == 0 and live > 0 and not unlisted
         if suppressed:
             deleted = deleted.slice(0, 0)
-        fresh = pc.greater(changed["mtime_ns"], now_ns - min_age_ns)
+        ahead = pc.greater(changed["mtime_ns"], now_ns + CLOCK_SKEW_NS)
+        fresh = pc.and_(pc.greater(changed["mtime_ns"], now_ns - min_age_ns), pc.invert(ahead))
+        future = int(pc.sum(ahead).as_py() or 0)
+        if future:
+            log.warning("%d file(s) modified more than %ds in the future: read now", future, CLOCK_SKEW_NS // 10**9)
         return Changes(
             files_seen=scan.num_rows,
             pending=changed.filter(pc.invert(fresh)),
@@ -87,6 +108,8 @@ class Ledger:
             deleted=deleted,
             deletions_suppressed=suppressed,
             unlisted=unlisted,
+            future=future,
+            excluded=excluded,
         )
 
     def known_content(self, candidates: list[tuple[str, str]]) -> dict[str, str | None]:
@@ -138,9 +161,11 @@ class Ledger:
         return rows
 
 
-def scan_table(found: Iterable[Found], unlisted: list[str] | None = None) -> pa.Table:
+def scan_table(
+    found: Iterable[Found], unlisted: list[str] | None = None, excluded: list[str] | None = None
+) -> pa.Table:
     """Discovery results as Arrow, built in chunks so a million paths stay compact; folders that could not be
-    listed go to ``unlisted`` instead (they are not files)."""
+    listed go to ``unlisted`` instead, and skipped ones (the warehouse) to ``excluded`` (they are not files)."""
     batches: list[pa.RecordBatch] = []
     columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
     seen: set[str] = set()
@@ -156,9 +181,10 @@ def scan_table(found: Iterable[Found], unlisted: list[str] | None = None) -> pa.
                 column.clear()
 
     for entry in found:
-        if entry.unlisted:
-            if unlisted is not None:
-                unlisted.append(entry.ref.source_path)
+        if entry.unlisted or entry.excluded:
+            folders = unlisted if entry.unlisted else excluded
+            if folders is not None:
+                folders.append(entry.ref.source_path)
             continue
         if entry.ref.source_path in seen:  # a symlinked path can only be reported once
             continue
