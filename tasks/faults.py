@@ -18,6 +18,7 @@ from collections import Counter
 
 ENV = "WIREHOUSE_FAULT_AT"
 MODE_ENV = "WIREHOUSE_FAULT_MODE"  # "kill" (default) or "transient"
+LOG_ENV = "WIREHOUSE_FAULT_LOG"  # a file each injected transient fault appends its point to (tests see it fired)
 POISON_ENV = "WIREHOUSE_FAULT_POISON"  # "<marker>=<raise|exit|segfault|hang>,…": an enricher misbehaves on a text
 UNREADABLE_ENV = "WIREHOUSE_FAULT_UNREADABLE"  # comma-separated folders (relative to the source) that fail to list
 
@@ -57,6 +58,9 @@ def crash_point(name: str) -> None:
     _hits[name] += 1
     if os.environ.get(MODE_ENV) == "transient":
         if _hits[name] == int(nth or 1):
+            if os.environ.get(LOG_ENV):
+                with open(os.environ[LOG_ENV], "a", encoding="utf-8") as log:
+                    log.write(f"{name}\n")
             raise TransientFault(f"injected transient fault at {name}")
     elif _hits[name] >= int(nth or 1):
         os.kill(os.getpid(), signal.SIGKILL)

@@ -15,6 +15,7 @@ a DuckDB-file catalog is locked by its writer, so no reader could attach while a
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.util
 import os
@@ -156,11 +157,14 @@ class Warehouse:
             return "missing"
         if path.stat().st_size == 0:
             return "empty (0 bytes)"
+        with path.open("rb") as catalog_file:
+            if catalog_file.read(16) != b"SQLite format 3\x00":
+                return "unreadable (not a SQLite database)"
         try:
             with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as catalog:
                 tables = {row[0] for row in catalog.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        except sqlite3.Error as error:
-            return f"unreadable ({error})"
+        except sqlite3.Error:
+            return None  # there, but not readable now (a full disk, a permission): ATTACH fails with the cause
         return None if "ducklake_snapshot" in tables else "not a DuckLake catalog"
 
     def leftovers(self) -> list[str]:
@@ -194,9 +198,15 @@ class Warehouse:
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(path, timeout=30)) as catalog:
-            if catalog.execute("PRAGMA journal_mode").fetchone() != ("wal",):
-                catalog.execute("PRAGMA journal_mode = WAL")
+        try:
+            with closing(sqlite3.connect(path, timeout=30)) as catalog:
+                if catalog.execute("PRAGMA journal_mode").fetchone() != ("wal",):
+                    catalog.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as error:  # SQLite says "disk I/O error" where the disk is full
+            free = shutil.disk_usage(path.parent).free
+            if free < 1 << 20:
+                raise OSError(errno.ENOSPC, f"No space left on device: {free} bytes free for the catalog") from error
+            raise
 
     def remove_scratch(self) -> list[str]:
         """What a killed writer session left in its scratch folder (the next session holds the lock: none is live)."""
