@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -111,6 +112,8 @@ def build_settings(**overrides: Any) -> Settings:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         raise UsageProblem(f"invalid {where}: {first['msg']}") from None
+    except SettingsError as error:  # a WIREHOUSE_* variable that is not what its field takes (bad JSON, …)
+        raise UsageProblem(f"{one_line(error)} (dict and list settings take JSON)") from None
 
 
 def _require_warehouse(settings: Settings) -> None:
@@ -558,7 +561,7 @@ def report(
 def watch(
     source: SourceOption = None,
     warehouse: WarehouseOption = None,
-    debounce: Annotated[float, typer.Option(help="seconds of quiet after a change before a run starts")] = 5.0,
+    debounce: Annotated[float, typer.Option(min=0, help="seconds of quiet after a change before a run starts")] = 5.0,
 ) -> None:
     """Start a run whenever files appear or change in the source folder (Ctrl-C stops)."""
     settings = build_settings(source=source, warehouse=warehouse)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Literal
@@ -19,6 +20,16 @@ def _packaged(package: str, folder: str) -> Path:
 
 def _default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+# Object stores fsspec addresses as bucket/key: the bucket is in the URL's host, and the source reads it so.
+SOURCE_SCHEMES = frozenset({"file", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"})
+_SCHEME = re.compile(r"[A-Za-z][\w+.-]+:")  # "mysql:…" (a one-letter "C:" is a drive)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 class Settings(BaseSettings):
@@ -41,7 +52,14 @@ class Settings(BaseSettings):
     )
     catalog: str | None = Field(
         None,
-        description="DuckLake catalog: none for warehouse/catalog.sqlite, or a PostgreSQL URL (postgresql://…) shared by several machines",
+        description="DuckLake catalog: none for warehouse/catalog.sqlite, a .sqlite path, or PostgreSQL "
+        "(postgresql://user@host/db or postgres:dbname=… host=…) shared by several machines",
+    )
+    catalog_password: SecretStr | None = Field(
+        None,
+        exclude=True,
+        description="the PostgreSQL catalog's password (taken out of the catalog URL when given there; PGPASSWORD "
+        "and ~/.pgpass work too): never stored, logged or sent to Prefect",
     )
     data_path: str | None = Field(
         None, description="where the lake's Parquet files go: none for warehouse/data/, or a folder or s3:// URL"
@@ -114,10 +132,40 @@ class Settings(BaseSettings):
     def _credentials_out_of_the_url(self) -> Settings:
         """``s3://key:secret@bucket/…`` works, but the secret travels apart from the location from here on."""
         parts = urlsplit(self.source)
+        if len(parts.scheme) > 1 and parts.scheme.lower() not in SOURCE_SCHEMES:
+            raise ValueError(
+                f"unsupported source scheme {parts.scheme!r}: use a folder, file://, s3://, gs:// or az:// "
+                "(a server reached by host name, such as ftp://, can be mounted as a folder)"
+            )
         if len(parts.scheme) > 1 and "@" in parts.netloc:
             userinfo, _, host = parts.netloc.rpartition("@")
             self.source = urlunsplit(parts._replace(netloc=host))
             self.source_credentials = SecretStr(unquote(userinfo))
+        return self
+
+    @model_validator(mode="after")
+    def _catalog_known_and_without_password(self) -> Settings:
+        """A catalog wirehouse can open, or a usage error (never a lake created under a mistyped URL's name);
+        a password given in it travels apart from it from here on."""
+        if self.catalog is None:
+            return self
+        catalog = self.catalog.strip()
+        scheme = catalog.split("://", 1)[0].lower() if "://" in catalog else ""
+        if scheme in POSTGRES_SCHEMES or catalog.startswith("postgres:"):
+            from psycopg import ProgrammingError, conninfo
+
+            dsn = catalog if scheme else catalog.removeprefix("postgres:")
+            try:
+                params = conninfo.conninfo_to_dict(dsn)
+            except ProgrammingError as error:
+                raise ValueError(f"not a PostgreSQL connection string: {_first_line(error)}") from None
+            password = params.pop("password", None)
+            if password is not None:
+                self.catalog_password = SecretStr(str(password))
+            self.catalog = "postgres:" + conninfo.make_conninfo("", **params)
+        elif scheme or (_SCHEME.match(catalog) and not catalog.startswith("sqlite:")):
+            known = "a .sqlite path, sqlite:<path>, postgresql://… or postgres:<key=value …>"
+            raise ValueError(f"unknown catalog scheme {catalog.split(':', 1)[0]!r}: use {known}")
         return self
 
     @field_validator("source", mode="before")

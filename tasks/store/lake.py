@@ -70,13 +70,16 @@ class Warehouse:
     catalog: str | None = None  # None: root/catalog.sqlite; else "postgresql://…", "postgres:dbname=…", a .sqlite path
     data_path: str | None = None  # None: root/data/; else a folder or s3:// (gs://, az://) URL
     s3: dict[str, str] = field(default_factory=dict)  # DuckDB S3 secret options (endpoint, url_style, use_ssl, …)
+    # The PostgreSQL catalog's password: handed to DuckDB as an in-memory secret, never written anywhere.
+    catalog_password: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root).absolute())
 
     @classmethod
     def of(cls, settings: Settings) -> Warehouse:
-        return cls(settings.warehouse, settings.catalog, settings.data_path, dict(settings.data_s3))
+        password = settings.catalog_password.get_secret_value() if settings.catalog_password else None
+        return cls(settings.warehouse, settings.catalog, settings.data_path, dict(settings.data_s3), password)
 
     @property
     def kept(self) -> Path:
@@ -150,7 +153,7 @@ class Warehouse:
         which fails with its own error and creates nothing.
         """
         if self.postgres_dsn is not None:
-            return _postgres_catalog_problem(self.postgres_dsn)
+            return _postgres_catalog_problem(self.postgres_dsn, self.catalog_password)
         path = self.catalog_path
         assert path is not None
         if not path.exists():
@@ -207,6 +210,8 @@ class Warehouse:
             if free < 1 << 20:
                 raise OSError(errno.ENOSPC, f"No space left on device: {free} bytes free for the catalog") from error
             raise
+        except sqlite3.DatabaseError:
+            return  # not a SQLite file: ATTACH says so in its own words, and nothing is created
 
     def remove_scratch(self) -> list[str]:
         """What a killed writer session left in its scratch folder (the next session holds the lock: none is live)."""
@@ -253,6 +258,9 @@ class Warehouse:
             "LOAD ducklake",
             "LOAD postgres" if self.is_shared else "LOAD sqlite",
         ]
+        if self.is_shared and self.catalog_password is not None:  # libpq takes it from the unnamed secret
+            password = sql_literal(self.catalog_password)
+            statements.append(f"CREATE OR REPLACE SECRET __default_postgres (TYPE postgres, PASSWORD {password})")
         if _is_remote(self.data_url):
             statements.append("LOAD httpfs")
             if self.s3:
@@ -332,6 +340,11 @@ class Warehouse:
         """``attach.sql`` for the DuckDB CLI: ``.venv/bin/duckdb -init warehouse/attach.sql`` (read-only)."""
         lines = [
             "-- The wirehouse lake, read-only, for the DuckDB CLI: duckdb -init warehouse/attach.sql",
+            *(
+                ["-- The catalog's password is not stored: set PGPASSWORD (or use ~/.pgpass) first."]
+                if self.is_shared
+                else []
+            ),
             *[f"{statement};" for statement in self.setup_sql() if "SECRET" not in statement],
             f"{self.attach_sql(read_only=True)};",
             f"USE {LAKE};",
@@ -371,11 +384,20 @@ def redact_location(location: str) -> str:
     return redact(location)
 
 
-def _postgres_catalog_problem(dsn: str) -> str | None:
+def with_password(dsn: str, password: str | None) -> str:
+    """The libpq connection string for psycopg, password included (in memory only)."""
+    if password is None:
+        return dsn
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(dsn, password=password)
+
+
+def _postgres_catalog_problem(dsn: str, password: str | None) -> str | None:
     import psycopg
 
     try:
-        with psycopg.connect(dsn, connect_timeout=10) as connection:
+        with psycopg.connect(with_password(dsn, password), connect_timeout=10) as connection:
             row = connection.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 'ducklake_snapshot'"
             ).fetchone()

@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from tasks.faults import crash_point
-from tasks.store.lake import LAKE, Warehouse, sql_literal
+from tasks.store.lake import LAKE, Warehouse, sql_literal, with_password
 from tasks.store.schema import SCHEMAS, TABLES
 
 T = TypeVar("T")
@@ -369,7 +369,7 @@ def writer(
 @contextmanager
 def _writer_lock(warehouse: Warehouse, timeout: float) -> Iterator[None]:
     if warehouse.postgres_dsn is not None:
-        with _advisory_lock(warehouse.postgres_dsn, ADVISORY_LOCK_KEY, timeout):
+        with _advisory_lock(warehouse.postgres_dsn, warehouse.catalog_password, ADVISORY_LOCK_KEY, timeout):
             yield
         return
     from filelock import FileLock, Timeout
@@ -386,11 +386,11 @@ def _writer_lock(warehouse: Warehouse, timeout: float) -> Iterator[None]:
 
 
 @contextmanager
-def _advisory_lock(dsn: str, key: int, timeout: float) -> Iterator[None]:
+def _advisory_lock(dsn: str, password: str | None, key: int, timeout: float) -> Iterator[None]:
     """``pg_try_advisory_lock`` polled until ``timeout``; held by a connection that lives as long as the session."""
     import psycopg
 
-    with psycopg.connect(dsn, autocommit=True) as connection:
+    with psycopg.connect(with_password(dsn, password), autocommit=True) as connection:
         deadline = time.monotonic() + timeout
         while True:
             row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()

@@ -100,6 +100,12 @@ def warehouse(good_and_bad: Path, tmp_path_factory: pytest.TempPathFactory, pref
         (["serve", "--cron", "every tuesday"], {}, "invalid cron"),
         (["watch", "--source", "s3://bucket/news/"], {}, "watch needs a local source folder"),
         (["nosuch"], {}, "No such command"),
+        (["run"], {"WIREHOUSE_DATA_S3": "{bad"}, "data_s3"),
+        (["status"], {"WIREHOUSE_DATA_S3": "{bad"}, "data_s3"),
+        (["watch", "--debounce", "-1"], {}, "--debounce"),
+        (["run", "--source", "ftp://news.example.org/articles/"], {}, "unsupported source scheme 'ftp'"),
+        (["run", "--source", "https://news.example.org/feed/"], {}, "unsupported source scheme 'https'"),
+        (["run"], {"WIREHOUSE_CATALOG": "mysql://root:pw@db/lake"}, "unknown catalog scheme 'mysql'"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args: list[str], env: dict[str, str], message: str) -> None:
@@ -128,7 +134,7 @@ def test_sql_that_writes_or_reads_outside_is_a_usage_error(warehouse: Path) -> N
     copy = f"COPY files TO '{warehouse}/data/current/batch=x/files.parquet'"
     assert_fails(wirehouse("sql", copy, "--warehouse", str(warehouse)), 2, "COPY is refused")
     outside = "SELECT * FROM read_text('/etc/hostname')"
-    assert_fails(wirehouse("sql", outside, "--warehouse", str(warehouse)), 2, "Permission Error")
+    assert_fails(wirehouse("sql", outside, "--warehouse", str(warehouse)), 2, "read_text is not allowed")
 
 
 # -- exit code 1: failed ---------------------------------------------------------------------------------------------
