@@ -363,10 +363,14 @@ class Warehouse:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.parent / f".tmp-{uuid4().hex}"
-            tmp.write_bytes(data)
-            _fsync(tmp)
-            crash_point("keep_original")
-            os.replace(tmp, path)
+            try:
+                tmp.write_bytes(data)
+                _fsync(tmp)
+                crash_point("keep_original")
+                os.replace(tmp, path)
+            except BaseException:  # a kill leaves it to the next session; an error removes it at once
+                tmp.unlink(missing_ok=True)
+                raise
         return path.relative_to(self.root).as_posix()
 
     def remove_partial_originals(self) -> list[str]:

@@ -47,7 +47,7 @@ def _change_folder(folder: Path, warehouse: Path, rng: random.Random, round_: in
         (folder / rng.choice([path for path in recorded if folder / path != modified])).unlink()
 
 
-@pytest.mark.slow
+@pytest.mark.deep  # .ci/run's second step (`make deep`); its transient twin is in test_lake_promises
 def test_sigkill_at_every_point_then_rerun_lands_everything_exactly_once(
     tmp_path: Path, run_child: Callable[..., Child]
 ) -> None:
