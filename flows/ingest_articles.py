@@ -201,7 +201,8 @@ def _ingest(settings: Settings, session: Writer, ledger: Ledger, summary: RunSum
         summary.message = f"source folder not found: {redact(settings.source)}; skipped, nothing marked deleted"
         logger.warning(summary.message)
         return
-    source = open_source(settings.source, storage_options=_storage_options(settings), exclude=[settings.warehouse])
+    lake_folders = [settings.warehouse, settings.data_path]  # a lake inside its own source never ingests itself
+    source = open_source(settings.source, storage_options=_storage_options(settings), exclude=lake_folders)
     changes = discover_changes(source, ledger, settings.min_age_seconds)
     summary.files_seen = changes.files_seen
     summary.unlisted = len(changes.unlisted)

@@ -227,7 +227,10 @@ def test_a_lost_catalog_refuses_to_start_over_and_deletes_nothing(
     data_before = _fingerprint(warehouse / "data")
     kept_before = _fingerprint(warehouse / "quarantine")
 
-    for command in (["run", "--source", str(source)], ["compact"], ["reenrich"], ["requeue", "--reason", "no_body"]):
+    commands = [["run", "--source", str(source)]]
+    if damage == "missing":  # every writer refuses alike: the other commands once
+        commands += [["compact"], ["reenrich"], ["requeue", "--reason", "no_body"]]
+    for command in commands:
         done = _console(prefect_api, *command, "--warehouse", str(warehouse))
         assert done.returncode == 1, (command, done.stdout, done.stderr[-2000:])
         assert "refusing to start a new lake" in _error_line(done), command
