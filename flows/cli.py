@@ -266,9 +266,15 @@ def sql(
         connection = console(Warehouse.of(settings))
     except (duckdb.Error, OSError, ConsoleFailed) as error:
         raise CommandFailed(f"cannot open the warehouse views: {one_line(error)}") from None
+
+    def stuck(message: str) -> None:  # DuckDB still planning past the time limit: it ignores interrupt()
+        say_error("wirehouse: error:", message)
+        sys.stderr.flush()
+        os._exit(1)
+
     with connection:  # the check runs on the locked-down connection: nothing parses the query before
         try:
-            columns, rows = run(connection, query, timeout=settings.console_timeout_seconds)
+            columns, rows = run(connection, query, timeout=settings.console_timeout_seconds, stuck=stuck)
         except (NotReadOnly, BadQuery) as error:  # refused, a typo, an unknown column, a bad cast
             raise UsageProblem(one_line(error)) from None
         except ConsoleFailed as error:  # the warehouse's files, memory, the time limit, or DuckDB itself

@@ -51,6 +51,7 @@ import os
 import posixpath
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -334,23 +335,38 @@ def _words(query: str) -> list[tuple[int, str]]:
 # -- running a query ----------------------------------------------------------------------------------------------
 
 
+STUCK_GRACE_SECONDS = 5.0  # after an interrupt DuckDB has not answered: planning, which it does not interrupt
+
+
 def run(
-    connection: duckdb.DuckDBPyConnection, query: str, *, timeout: float
+    connection: duckdb.DuckDBPyConnection,
+    query: str,
+    *,
+    timeout: float,
+    stuck: Callable[[str], None] | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Check ``query`` and run it on a :func:`console`, at most ``timeout`` seconds: its columns and rows.
+
+    ``connection.interrupt()`` stops a statement that executes; DuckDB's binder and optimizer do not look at it
+    (25 nested scalar subqueries plan for seconds, 100 for hours), so ``stuck`` is called with the time-limit
+    message when the statement is still running :data:`STUCK_GRACE_SECONDS` later (the CLI exits there).
 
     Raises:
         NotReadOnly, BadQuery: the query's own problem (exit 2).
         ConsoleFailed: the storage's, DuckDB's, or the time limit (exit 1).
     """
     timed_out = threading.Event()
+    limit = f"query exceeded the console's time limit of {timeout:g} s (WIREHOUSE_CONSOLE_TIMEOUT_SECONDS)"
 
     def interrupt() -> None:
         timed_out.set()
         connection.interrupt()
+        if stuck is not None:
+            last_resort.start()
 
     timer = threading.Timer(timeout, interrupt)
-    timer.daemon = True
+    last_resort = threading.Timer(STUCK_GRACE_SECONDS, lambda: stuck(limit) if stuck else None)
+    timer.daemon = last_resort.daemon = True
     timer.start()
     try:
         checked = check_read_only(connection, query)
@@ -360,17 +376,17 @@ def run(
     except duckdb.InterruptException:
         if not timed_out.is_set():
             raise KeyboardInterrupt from None  # Ctrl-C: the CLI's exit 130
-        raise ConsoleFailed(
-            f"query exceeded the console's time limit of {timeout:g} s (WIREHOUSE_CONSOLE_TIMEOUT_SECONDS)"
-        ) from None
+        raise ConsoleFailed(limit) from None
     except duckdb.Error as error:
         if timed_out.is_set():
-            raise ConsoleFailed(
-                f"query exceeded the console's time limit of {timeout:g} s (WIREHOUSE_CONSOLE_TIMEOUT_SECONDS)"
-            ) from None
+            raise ConsoleFailed(limit) from None
         raise _classified(error) from None
+    except RecursionError:  # a tree deeper than Python walks
+        raise NotReadOnly("the query is nested too deeply for `wirehouse sql`") from None
     finally:
         timer.cancel()
+        if last_resort.is_alive():
+            last_resort.cancel()
     return columns, rows
 
 

@@ -390,6 +390,11 @@ def test_the_command_exits_1_for_storage_memory_and_time(home: Warehouse, tmp_pa
         "query exceeded the console's time limit of 0.5 s (WIREHOUSE_CONSOLE_TIMEOUT_SECONDS)"
     )
 
+    nested = "SELECT " + "(SELECT " * 40 + "1" + ")" * 40  # DuckDB plans it for hours, deaf to interrupt()
+    done = wirehouse_sql(home.root, nested, WIREHOUSE_CONSOLE_TIMEOUT_SECONDS="0.5")
+    assert done.returncode == 1, done.stderr
+    assert one_line_error(done).endswith("time limit of 0.5 s (WIREHOUSE_CONSOLE_TIMEOUT_SECONDS)")
+
     done = wirehouse_sql(
         home.root,
         "SELECT count(*) FROM (SELECT range::VARCHAR || repeat('x', 40) AS s FROM range(40000000) ORDER BY s)",
