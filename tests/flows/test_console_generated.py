@@ -10,7 +10,6 @@ folder are byte-identical and nothing was created in either.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import sqlite3
@@ -35,6 +34,7 @@ from tasks.ops.sql_console import (
 from tasks.settings import Settings
 from tasks.store.lake import EXTENSIONS, Warehouse
 from tests.conftest import ROOT, SEEDS
+from tests.flows.test_sql_readonly import snapshot
 from tests.store import conftest as servers
 from tests.store.conftest import S3, Wirehouse
 
@@ -86,24 +86,9 @@ with duckdb.connect() as _bare:
 SCALAR = sorted(set(catalogued("scalar") + catalogued("aggregate")) - _PURE - VOLATILE_VALUES)
 
 
-def snapshot(root: Path) -> dict[str, object]:
-    """Every path under root: bytes' hash and mtime, a link's target.
-
-    Not SQLite's ``-shm`` reader index, nor an empty ``-wal``: in WAL mode a reader opening the catalog creates
-    both when absent (no data); the catalog and a ``-wal`` holding anything are compared byte for byte.
-    """
-    state: dict[str, object] = {}
-    for path in sorted(root.rglob("*")):
-        key = str(path.relative_to(root))
-        if path.name.endswith("-shm") or (path.name.endswith("-wal") and path.stat().st_size == 0):
-            continue
-        if path.is_symlink():
-            state[key] = os.readlink(path)
-        elif path.is_file():
-            state[key] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
-        else:
-            state[key] = "dir"
-    return state
+def lake_state(root: Path) -> dict[str, object]:
+    """:func:`snapshot`, less an empty ``-wal`` a reader creates when it opens the catalog (no data)."""
+    return snapshot(root, empty_wal_counts=False)
 
 
 @pytest.fixture(scope="module")
@@ -145,9 +130,9 @@ def home(tmp_path_factory: pytest.TempPathFactory, prefect_server: None, watched
 @pytest.fixture
 def untouched(home: Warehouse, watched: Path) -> Iterator[None]:
     """The lake (catalog included) and the watched folder are the same after the test."""
-    before = snapshot(home.root), snapshot(watched)
+    before = lake_state(home.root), lake_state(watched)
     yield
-    assert (snapshot(home.root), snapshot(watched)) == before
+    assert (lake_state(home.root), lake_state(watched)) == before
 
 
 @pytest.fixture
@@ -451,7 +436,7 @@ def test_s3_data_paths_out_of_the_prefix_and_maintenance_reach_nothing(
     for target in [(bucket, "lake-other/x.parquet"), (bucket, "x.parquet"), (other, "lake/x.parquet")]:
         client.upload_file(parquet, *target)
     assert any(key.endswith(".parquet") for key in objects(s3) if key.startswith(f"{bucket}/lake/main/"))
-    before, catalog_before = objects(s3), snapshot(root)
+    before, catalog_before = objects(s3), lake_state(root)
 
     lake = Warehouse(root, data_path=f"s3://{bucket}/lake/", s3=secret)
     connection = console(lake)
@@ -478,7 +463,7 @@ def test_s3_data_paths_out_of_the_prefix_and_maintenance_reach_nothing(
     finally:
         connection.close()
     assert objects(s3) == before
-    assert snapshot(root) == catalog_before
+    assert lake_state(root) == catalog_before
 
 
 @pytest.mark.deep

@@ -57,15 +57,18 @@ def connection(home: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
         opened.close()
 
 
-def snapshot(root: Path) -> dict[str, object]:
+def snapshot(root: Path, *, empty_wal_counts: bool = True) -> dict[str, object]:
     """Every path under root with its bytes' hash and mtime (links: their target).
 
     Not SQLite's ``-shm`` file: in WAL mode every reader marks its place there (an index in shared memory, no
-    data); the catalog and its ``-wal`` are compared byte for byte.
+    data); the catalog and its ``-wal`` are compared byte for byte. A reader that opens the catalog when no
+    ``-wal`` is there creates an empty one: ``empty_wal_counts=False`` leaves such a file out (it holds nothing).
     """
     state: dict[str, object] = {}
     for path in sorted(root.rglob("*")):
-        if path.name.endswith("-shm"):
+        if path.name.endswith("-shm") or (
+            not empty_wal_counts and path.name.endswith("-wal") and path.stat().st_size == 0
+        ):
             continue
         key = str(path.relative_to(root))
         if path.is_symlink():
