@@ -175,7 +175,9 @@ class Warehouse:
         found = []
         data = self._count_data_files()
         if data:
-            found.append(f"{data} data file(s) under {redact_location(self.data_url)}")
+            from tasks.sources.locations import redact
+
+            found.append(f"{data} data file(s) under {redact(self.data_url)}")
         originals = sum(1 for path in self.kept.glob("*/*") if path.is_file() and not path.name.startswith("."))
         if originals:
             found.append(f"{originals} quarantined original(s) under {self.kept}")
@@ -187,8 +189,7 @@ class Warehouse:
         self.link_extensions()
         with duckdb.connect() as connection:
             for statement in self.setup_sql():
-                if "ducklake" not in statement and "sqlite" not in statement and "postgres" not in statement:
-                    connection.execute(statement)
+                connection.execute(statement)
             row = connection.execute("SELECT count(*) FROM glob(?)", [self.data_url + "**/*.parquet"]).fetchone()
         return int(row[0]) if row else 0
 
@@ -380,12 +381,6 @@ class Warehouse:
             tmp.unlink(missing_ok=True)
             removed.append(tmp.name)
         return removed
-
-
-def redact_location(location: str) -> str:
-    from tasks.sources.locations import redact
-
-    return redact(location)
 
 
 def with_password(dsn: str, password: str | None) -> str:

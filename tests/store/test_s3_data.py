@@ -66,3 +66,28 @@ def test_a_run_lands_the_seeds_as_parquet_objects_on_s3_and_sql_compact_and_a_se
     assert "new 0" in cli("run")  # a second run: nothing new
     assert cli.rows(totals) == [landed]
     assert cli.rows("SELECT new_files FROM runs ORDER BY started_at") == [{"new_files": SEED_FILES}, {"new_files": 0}]
+
+
+def test_a_lost_catalog_beside_s3_data_refuses_to_start_over_and_deletes_no_object(
+    tmp_path: Path, s3: S3, bucket: str, wirehouse: Callable[[dict[str, str]], Wirehouse]
+) -> None:
+    """The data files a refusal counts are on S3: listed through DuckDB's httpfs with the lake's own secret."""
+    root = tmp_path / "warehouse"
+    env = {
+        "WIREHOUSE_WAREHOUSE": str(root),
+        "WIREHOUSE_SOURCE": str(SEEDS),
+        "WIREHOUSE_DATA_PATH": f"s3://{bucket}/lake/",
+        "WIREHOUSE_DATA_S3": json.dumps(s3.duckdb_secret()),
+    }
+    cli = wirehouse(env)
+    cli("run")
+    cli("compact")
+    before = objects(s3, bucket, "lake/")
+    assert any(key.endswith(".parquet") for key in before)
+    for path in root.glob("catalog.sqlite*"):
+        path.unlink()
+    done = cli.popen("run")
+    _, err = done.communicate(timeout=180)
+    assert done.returncode == 1, err[-2000:]
+    assert f"data file(s) under s3://{bucket}/lake/" in err and "refusing to start a new lake" in err, err[-2000:]
+    assert objects(s3, bucket, "lake/") == before
