@@ -166,6 +166,8 @@ class Settings(BaseSettings):
         elif scheme or (_SCHEME.match(catalog) and not catalog.startswith("sqlite:")):
             known = "a .sqlite path, sqlite:<path>, postgresql://… or postgres:<key=value …>"
             raise ValueError(f"unknown catalog scheme {catalog.split(':', 1)[0]!r}: use {known}")
+        elif not catalog.removeprefix("sqlite:").strip():
+            raise ValueError("the catalog needs a path: sqlite:<path> or a .sqlite file")
         return self
 
     @field_validator("source", mode="before")

@@ -106,6 +106,7 @@ def warehouse(good_and_bad: Path, tmp_path_factory: pytest.TempPathFactory, pref
         (["run", "--source", "ftp://news.example.org/articles/"], {}, "unsupported source scheme 'ftp'"),
         (["run", "--source", "https://news.example.org/feed/"], {}, "unsupported source scheme 'https'"),
         (["run"], {"WIREHOUSE_CATALOG": "mysql://root:pw@db/lake"}, "unknown catalog scheme 'mysql'"),
+        (["status"], {"WIREHOUSE_CATALOG": "sqlite:"}, "the catalog needs a path"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args: list[str], env: dict[str, str], message: str) -> None:
