@@ -14,7 +14,7 @@ Around langdetect (the engine for articles):
   are answered by py3langid (its model ships in its wheel), backed by langdetect when both agree;
 * articles in languages langdetect does not have (Icelandic, Zulu, Serbian, Basque…) are caught by a second
   opinion from py3langid on the sample, taken only when it is near certain (its probabilities are calibrated:
-  ≥ 0.9 was right 99.8% of the time on the UI-message check in tests/unit/test_language_short.py);
+  ≥ 0.9 was right 99.8% of the time on the UI-message check in tests/enrich/test_language_short.py);
 * ``und`` with a reason instead of a confident wrong answer when the top probability is low;
 * mixed-language texts: when the whole-text answer is unsure, or paragraphs change script, groups of
   consecutive paragraphs are detected separately → ``languages`` (code, share of paragraphs) and the

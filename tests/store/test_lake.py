@@ -89,7 +89,7 @@ from pathlib import Path
 from tasks.settings import Settings
 from tasks.store.lake import Warehouse
 from tasks.store.writer import writer, new_batch_id, utc_now
-from tests.unit.test_lake import ledger_rows
+from tests.store.test_lake import ledger_rows
 with writer(Warehouse(Path(sys.argv[1])), Settings().sql, timeout=5) as session:
     batch = new_batch_id(utc_now())
     session.commit({"files": ledger_rows(1000, batch), "content_articles": ledger_rows(0, batch)}, batch_id=batch)

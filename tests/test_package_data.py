@@ -7,8 +7,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from tasks.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 def test_the_default_folders_are_package_data_holding_every_top_level_file() -> None:
