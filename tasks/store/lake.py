@@ -32,6 +32,7 @@ from uuid import uuid4
 import duckdb
 
 from tasks.faults import crash_point
+from tasks.sources.locations import is_remote
 
 if TYPE_CHECKING:
     from tasks.settings import Settings
@@ -52,10 +53,6 @@ _PASSWORD_PAIR = re.compile(r"password\s*=\s*(?:'[^']*'|\S+)", re.I)
 
 def _is_postgres(catalog: str) -> bool:
     return catalog.startswith(("postgres:", "postgresql:", "postgres://", "postgresql://"))
-
-
-def _is_remote(location: str) -> bool:
-    return "://" in location and not location.startswith("file://")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +110,13 @@ class Warehouse:
     def data_url(self) -> str:
         if self.data_path is None:
             return (self.root / "data").as_posix() + "/"
-        if _is_remote(self.data_path):
+        if is_remote(self.data_path):
             return self.data_path.rstrip("/") + "/"
         return Path(self.data_path.removeprefix("file://")).absolute().as_posix() + "/"
 
     @property
     def local_data(self) -> Path | None:
-        return None if _is_remote(self.data_url) else Path(self.data_url)
+        return None if is_remote(self.data_url) else Path(self.data_url)
 
     @property
     def postgres_dsn(self) -> str | None:
@@ -137,7 +134,7 @@ class Warehouse:
 
     def display(self) -> str:
         """The location for logs and summaries: no password, whether in a URL or a ``password=`` pair."""
-        from tasks.sources.locations import redact
+        from tasks.redaction import redact
 
         return _PASSWORD_PAIR.sub("password=***", redact(self.location()))
 
@@ -175,7 +172,7 @@ class Warehouse:
         found = []
         data = self._count_data_files()
         if data:
-            from tasks.sources.locations import redact
+            from tasks.redaction import redact
 
             found.append(f"{data} data file(s) under {redact(self.data_url)}")
         originals = sum(1 for path in self.kept.glob("*/*") if path.is_file() and not path.name.startswith("."))
@@ -262,7 +259,7 @@ class Warehouse:
         if self.is_shared and self.catalog_password is not None:  # libpq takes it from the unnamed secret
             password = sql_literal(self.catalog_password)
             statements.append(f"CREATE OR REPLACE SECRET __default_postgres (TYPE postgres, PASSWORD {password})")
-        if _is_remote(self.data_url):
+        if is_remote(self.data_url):
             statements.append("LOAD httpfs")
             if self.s3:
                 options = ", ".join(f"{key.upper()} {sql_literal(value)}" for key, value in sorted(self.s3.items()))

@@ -76,7 +76,7 @@ def main(rounds: int = 5, bench_files: int = 600) -> None:
     from langdetect import DetectorFactory, detect
 
     from bench.corpus import generate
-    from tasks.enrich.entities import _gazetteer
+    from tasks.enrich.gazetteer import capitalised_places as _gazetteer
     from tasks.enrich.language import detect_language
     from tasks.enrich.steps import enrich_documents, enrich_jobs
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tasks.models import FileRef, Reason, Rejection
-from tasks.sources.locations import ObjectStoreSource, open_source
+from tasks.sources.locations import open_source
+from tasks.sources.object_store import ObjectStoreSource
 from tests.conftest import SEED_ARTICLE
 from tests.sources.conftest import S3Endpoint
 

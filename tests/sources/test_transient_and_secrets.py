@@ -24,15 +24,10 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from s3fs.errors import translate_boto_error
 
 from tasks.models import FileRef, Reason, Rejection
-from tasks.sources.locations import (
-    REDACTED,
-    ObjectStoreSource,
-    _is_transient,
-    display_location,
-    open_source,
-    redact,
-    source_tag,
-)
+from tasks.redaction import REDACTED, redact
+from tasks.sources.locations import display_location, open_source, source_tag
+from tasks.sources.object_store import ObjectStoreSource
+from tasks.sources.transient import is_transient
 from tests.sources.conftest import S3Endpoint
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -146,12 +141,12 @@ PERMANENT: list[tuple[str, Callable[[], BaseException]]] = [
 
 @pytest.mark.parametrize("make", [m for _, m in TRANSIENT], ids=[n for n, _ in TRANSIENT])
 def test_transient_errors_are_recognised(make: Callable[[], BaseException]) -> None:
-    assert _is_transient(make())
+    assert is_transient(make())
 
 
 @pytest.mark.parametrize("make", [m for _, m in PERMANENT], ids=[n for n, _ in PERMANENT])
 def test_permanent_errors_are_not_retried(make: Callable[[], BaseException]) -> None:
-    assert not _is_transient(make())
+    assert not is_transient(make())
 
 
 WORDS = [
@@ -209,7 +204,7 @@ NOT_TRANSIENT_FACTORIES: list[Callable[[str], BaseException]] = [
 @given(message=MESSAGES, make=st.sampled_from(NOT_TRANSIENT_FACTORIES))
 def test_words_in_a_message_never_make_an_error_transient(message: str, make: Callable[[str], BaseException]) -> None:
     error = make(message)
-    assert not _is_transient(error), (type(error), str(error))
+    assert not is_transient(error), (type(error), str(error))
 
 
 def test_what_s3fs_raises_for_a_real_throttled_get_is_transient(bucket: Any, s3: S3Endpoint) -> None:
@@ -229,8 +224,8 @@ def test_what_s3fs_raises_for_a_real_throttled_get_is_transient(bucket: Any, s3:
     assert isinstance(error, OSError) and error.errno == errno.EBUSY  # translate_boto_error: SlowDown → EBUSY
     assert isinstance(error.__cause__, ClientError)
     assert error.__cause__.response["Error"]["Code"] == "SlowDown"
-    assert _is_transient(error)
-    assert not _is_transient(OSError(errno.EIO, str(error)))  # the same words without the type: not transient
+    assert is_transient(error)
+    assert not is_transient(OSError(errno.EIO, str(error)))  # the same words without the type: not transient
 
 
 class FailingFS:
