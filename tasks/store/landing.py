@@ -13,10 +13,10 @@ from typing import Any
 import pyarrow as pa
 
 from tasks.faults import crash_point
-from tasks.models import FileStatus, Reason
-from tasks.quality.suites import SuiteResult, Validator, expectation_rejections
-from tasks.store.batches import PreparedBatch
-from tasks.store.records import quarantine_row, settle_file
+from tasks.models import FileRef, FileStatus, Reason, Rejection
+from tasks.quality.suites import SuiteResult, Validator
+from tasks.sources.local import LocalSource
+from tasks.store.batches import PreparedBatch, RunInfo, quarantine_row
 from tasks.store.schema import SCHEMAS, table_from_rows
 from tasks.store.writer import Writer, new_batch_id, utc_now
 
@@ -37,22 +37,29 @@ def validate_batch(batch: PreparedBatch, validator: Validator, flow_run_id: str)
     if articles.num_rows:
         result = validator.validate("articles", articles)
         results.append(result)
-        rejected = expectation_rejections(result, batch.articles)
-        for position, rejection in rejected.items():
-            article = batch.articles[position]
-            batch.quarantine.append(
-                quarantine_row(
-                    article["source_path"],
-                    article["file_version"],
-                    rejection,
-                    article["content_sha256"],
-                    flow_run_id,
-                    batch.batch_id,
-                    now,
+        if result.failed_rows:
+            keep: list[dict[str, Any]] = []
+            for position, article in enumerate(batch.articles):
+                broken = result.row_failures.get(position)
+                if broken is None:
+                    keep.append(article)
+                    continue
+                rejection = Rejection(
+                    Reason.EXPECTATION_FAILED, "; ".join(broken), "validate", article["record_index"] or None
                 )
-            )
-        if rejected:
-            batch.articles = [article for position, article in enumerate(batch.articles) if position not in rejected]
+                ref = FileRef(article["source_path"], article["size"], int(article["mtime"].timestamp() * 1e9))
+                batch.quarantine.append(
+                    quarantine_row(
+                        ref,
+                        article["file_version"],
+                        rejection,
+                        article["content_sha256"],
+                        RunInfo(flow_run_id, LocalSource(Path()), 0, 0),
+                        batch.batch_id,
+                        now,
+                    )
+                )
+            batch.articles = keep
     _settle_file_status(batch)
     for table, rows in (("files", batch.files), ("quarantine", batch.quarantine)):
         if rows and table in validator.suites:
@@ -77,26 +84,24 @@ def validate_batch(batch: PreparedBatch, validator: Validator, flow_run_id: str)
 
 
 def _settle_file_status(batch: PreparedBatch) -> None:
-    """Each landed-status file's ledger row settled from the articles of it that survived (``settle_file``)."""
-    survivors: dict[str, list[str]] = {}
+    """A landed-status file with no surviving article is a duplicate (all known) or quarantined (all rejected)."""
+    landed_per_file = Counter(a["source_path"] for a in batch.articles)
+    first_article: dict[str, str] = {}
     for article in batch.articles:
-        survivors.setdefault(article["source_path"], []).append(article["article_id"])
-    reasons: dict[str, list[str]] = {}
-    for row in batch.quarantine:
-        reasons.setdefault(row["source_path"], []).append(row["reason_code"])
+        first_article.setdefault(article["source_path"], article["article_id"])
     for row in batch.files:
         if row["status"] != FileStatus.LANDED.value:
             continue
-        path = row["source_path"]
-        settled = settle_file(
-            survivors.get(path, []),
-            held_elsewhere=row.get("article_id"),
-            reasons=reasons.get(path, []),
-            reason_code=row.get("reason_code"),
-        )
-        row |= {"articles": settled.articles, "status": settled.status.value, "reason_code": settled.reason_code}
-        if settled.article_id:
-            row["article_id"] = settled.article_id
+        count = landed_per_file.get(row["source_path"], 0)
+        row["articles"] = count
+        if count:
+            row["article_id"] = first_article[row["source_path"]]
+        elif row.get("article_id"):
+            row["status"] = FileStatus.DUPLICATE.value
+        else:
+            row["status"] = FileStatus.QUARANTINED.value
+            reasons = [q["reason_code"] for q in batch.quarantine if q["source_path"] == row["source_path"]]
+            row["reason_code"] = reasons[0] if reasons else Reason.NO_BODY.value
 
 
 @dataclass(slots=True)
