@@ -30,7 +30,8 @@ ui: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not deep" --durations=25
 
-# The slow fault runs (transient-fault matrix, …): .ci/run runs them after `make test`.
+# The slow runs: fault matrices, PostgreSQL, S3, Dask, the browser, and the stateful model at depth.
+# .ci/run runs them after `make test`.
 deep: $(STAMP)
 	$(BIN)/python -m pytest -m deep --durations=25
 

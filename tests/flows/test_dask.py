@@ -12,6 +12,8 @@ from tasks.settings import Settings
 from tasks.store.lake import Warehouse, query
 from tests.conftest import SEEDS
 
+pytestmark = pytest.mark.deep  # a Dask cluster: the deep step
+
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("prefect_dask")
 

@@ -9,7 +9,7 @@ once", not a copy of the pipeline's logic. After a killed run only consistency i
 must reach the model.
 
 Replay: the search is derandomized (same sequences every time); ``WIREHOUSE_STATEFUL_SEED=<n>`` explores other
-ones. Deepen: ``WIREHOUSE_STATEFUL_EXAMPLES`` (default 4), ``WIREHOUSE_STATEFUL_STEPS`` (default 10) and
+ones. Deepen: ``WIREHOUSE_STATEFUL_EXAMPLES`` (default 2; the deep case runs 3 times as many), ``WIREHOUSE_STATEFUL_STEPS`` (default 10) and
 ``WIREHOUSE_STATEFUL_KILLS`` (killed runs per sequence, default 1). ``WIREHOUSE_STATEFUL_SKIP=unreadable,kill``
 switches rules off (add, same_text, edit, copy, rename, delete, recreate, touch, corrupt, unreadable, run, kill) to
 isolate a failure; ``WIREHOUSE_STATEFUL_SHRINK=0`` reports the first failing sequence without shrinking it;
@@ -55,7 +55,7 @@ from tests.reliability.invariants import (
     stale_views,
 )
 
-EXAMPLES = int(os.environ.get("WIREHOUSE_STATEFUL_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("WIREHOUSE_STATEFUL_EXAMPLES", "2"))
 STEPS = int(os.environ.get("WIREHOUSE_STATEFUL_STEPS", "10"))
 SEED = os.environ.get("WIREHOUSE_STATEFUL_SEED")
 SKIP = {name.strip() for name in os.environ.get("WIREHOUSE_STATEFUL_SKIP", "").split(",") if name.strip()}
@@ -519,9 +519,11 @@ def bind(
     return type(machine.__name__, (machine,), {**attributes, "examples": 0})
 
 
-@pytest.mark.slow
+@pytest.mark.parametrize(
+    "examples", [pytest.param(EXAMPLES, id="quick"), pytest.param(3 * EXAMPLES, id="deep", marks=pytest.mark.deep)]
+)
 def test_random_folder_changes_runs_and_kills_keep_the_warehouse_equal_to_the_model(
-    tmp_path: Path, ingest: Callable[..., Any], run_child: Callable[..., Child]
+    examples: int, tmp_path: Path, ingest: Callable[..., Any], run_child: Callable[..., Child]
 ) -> None:
     """See the module docstring; a failure prints the shortest sequence found, and the steps in words."""
     machine = bind(FolderMachine, tmp_path, ingest, run_child)
@@ -531,7 +533,7 @@ def test_random_folder_changes_runs_and_kills_keep_the_warehouse_equal_to_the_mo
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=EXAMPLES,
+            max_examples=examples,
             stateful_step_count=STEPS,
             deadline=None,
             derandomize=SEED is None,

@@ -16,6 +16,8 @@ from tasks.sources.object_store import ObjectStoreSource
 from tests.conftest import SEED_ARTICLE
 from tests.sources.conftest import S3Endpoint
 
+pytestmark = pytest.mark.deep  # S3 (moto's server): the deep step
+
 SEED = SEED_ARTICLE.read_bytes()
 STORY = "The harbour council voted on Tuesday to rebuild the old pier before the winter storms arrive."
 

@@ -53,6 +53,7 @@ def _prefect_rows() -> list[str]:
         return [repr(row) for table in tables for row in connection.execute(f'SELECT * FROM "{table}"')]
 
 
+@pytest.mark.deep  # a real PostgreSQL server: the deep step
 def test_a_catalog_password_works_and_is_stored_nowhere(
     tmp_path: Path, password_catalog: tuple[str, str], wirehouse: Callable[[dict[str, str]], Wirehouse]
 ) -> None:

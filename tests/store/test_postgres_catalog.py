@@ -25,6 +25,8 @@ from tasks.store.writer import WarehouseBusy, writer
 from tests.conftest import SEEDS
 from tests.store.conftest import Wirehouse
 
+pytestmark = pytest.mark.deep  # a real PostgreSQL server: the deep step
+
 SEED_FILES = sorted(p.relative_to(SEEDS).as_posix() for p in SEEDS.rglob("*") if p.is_file() and p.name != "README.md")
 
 

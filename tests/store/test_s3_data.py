@@ -6,8 +6,12 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SEEDS
 from tests.store.conftest import S3, Wirehouse
+
+pytestmark = pytest.mark.deep  # S3 (moto's server): the deep step
 
 SEED_FILES = sum(1 for p in SEEDS.rglob("*") if p.is_file() and p.name != "README.md")
 

@@ -31,7 +31,7 @@ HAVE_BROWSER = Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
 if not HAVE_BROWSER and os.environ.get("WIREHOUSE_REQUIRE_BROWSER"):  # CI installed it: missing is a failure
     raise RuntimeError(f"WIREHOUSE_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing")
 pytestmark = [
-    pytest.mark.slow,
+    pytest.mark.deep,  # a real browser: the deep step
     pytest.mark.skipif(
         not HAVE_BROWSER, reason="needs chromium and chromedriver (apt-get install -y chromium chromium-driver)"
     ),
