@@ -361,7 +361,7 @@ def status(
         f"articles {counts[0]} (versions {counts[1]}) · source files {counts[2]} · quarantine rows {counts[3]}"
     )
     from tasks.enrich.steps import ENRICHER_VERSION
-    from tasks.store.reenrich import stale_components
+    from tasks.enrich.versions import stale_components
 
     stale = stale_components(version for version, _ in versions)
     if stale:
@@ -439,7 +439,7 @@ def reenrich(
     workers: Annotated[int | None, typer.Option(help="enrichment processes (default: all cores)")] = None,
 ) -> None:
     """Recompute enrichment from the stored text (no source file is read), atomically; default: stale components."""
-    from tasks.store.reenrich import COMPONENTS
+    from tasks.enrich.versions import COMPONENTS
 
     bad = sorted(set(only or ()) - set(COMPONENTS))
     if bad:

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+
+from tasks.models import Reason, Rejection
 
 ROW_KEY = "_row_key"
 DOCS_HISTORY = 500  # GE results a run keeps for its Data Docs page: a run of 500 batches × 3 suites keeps the last 500
@@ -46,6 +49,17 @@ class SuiteResult:
     def broken(self) -> bool:
         """The suite could not judge this batch row by row: the run must fail, not quarantine rows."""
         return bool(self.errors or self.table_failures)
+
+
+def expectation_rejections(result: SuiteResult, rows: Sequence[Mapping[str, Any]]) -> dict[int, Rejection]:
+    """Position → the ``expectation_failed`` Rejection of each of ``rows`` (the rows ``result`` judged, in order)
+    that broke an expectation, naming them: such a row moves to quarantine, the others land."""
+    return {
+        position: Rejection(
+            Reason.EXPECTATION_FAILED, "; ".join(broken), "validate", rows[position]["record_index"] or None
+        )
+        for position, broken in sorted(result.row_failures.items())
+    }
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from tasks.faults import crash_point
 from tasks.models import FileRef, FileStatus, Reason, Rejection
 from tasks.sources.locations import Source
 from tasks.store.ledger import Ledger
+from tasks.store.records import quarantine_row
 from tasks.store.writer import new_batch_id, utc_now
 
 # Runs a chunk function over a list of jobs (in chunks, wherever the work goes) and yields one output per job, in order.
@@ -75,23 +76,6 @@ def ledger_row(
     }
 
 
-def quarantine_row(
-    ref: FileRef, version: int, rejection: Rejection, sha: str | None, info: RunInfo, batch_id: str, now: datetime
-) -> dict[str, Any]:
-    return {
-        "source_path": ref.source_path,
-        "file_version": version,
-        "record_index": rejection.record_index,
-        "reason_code": rejection.reason_code.value,
-        "reason_detail": rejection.detail,
-        "stage": rejection.stage,
-        "content_sha256": sha,
-        "flow_run_id": info.flow_run_id,
-        "batch_id": batch_id,
-        "quarantined_at": now,
-    }
-
-
 Job = tuple[FileRef, int, bytes, str]  # ref, file_version, bytes, sha256
 
 
@@ -140,7 +124,9 @@ def _record_unread(
             articles=0,
         )
     )
-    batch.quarantine.append(quarantine_row(ref, version, rejection, None, info, batch.batch_id, now))
+    batch.quarantine.append(
+        quarantine_row(ref.source_path, version, rejection, None, info.flow_run_id, batch.batch_id, now)
+    )
 
 
 def _record_duplicate(
@@ -242,7 +228,9 @@ def collect_batch(started: StartedBatch, info: RunInfo, ledger: Ledger) -> Prepa
         )
         batch.files.append(file_row)
         for rejection in rejections:
-            batch.quarantine.append(quarantine_row(ref, version, rejection, sha, info, batch.batch_id, now))
+            batch.quarantine.append(
+                quarantine_row(ref.source_path, version, rejection, sha, info.flow_run_id, batch.batch_id, now)
+            )
         if rejections:
             batch.originals[ref.source_path] = data
             file_row["reason_code"] = rejections[0].reason_code.value
@@ -320,6 +308,8 @@ def _quarantine_twin(
         ledger_row(ref, version, sha, FileStatus.QUARANTINED, info, batch.batch_id, now, reason_code=reason, articles=0)
     )
     for rejection in rejections:
-        batch.quarantine.append(quarantine_row(ref, version, rejection, sha, info, batch.batch_id, now))
+        batch.quarantine.append(
+            quarantine_row(ref.source_path, version, rejection, sha, info.flow_run_id, batch.batch_id, now)
+        )
     if data is not None:
         batch.originals[ref.source_path] = data

@@ -13,10 +13,10 @@ from typing import Any
 import pyarrow as pa
 
 from tasks.faults import crash_point
-from tasks.models import FileRef, FileStatus, Reason, Rejection
-from tasks.quality.suites import SuiteResult, Validator
-from tasks.sources.local import LocalSource
-from tasks.store.batches import PreparedBatch, RunInfo, quarantine_row
+from tasks.models import Counts, FileStatus, Reason
+from tasks.quality.suites import SuiteResult, Validator, expectation_rejections
+from tasks.store.batches import PreparedBatch
+from tasks.store.records import quarantine_row, settle_file
 from tasks.store.schema import SCHEMAS, table_from_rows
 from tasks.store.writer import Writer, new_batch_id, utc_now
 
@@ -37,29 +37,22 @@ def validate_batch(batch: PreparedBatch, validator: Validator, flow_run_id: str)
     if articles.num_rows:
         result = validator.validate("articles", articles)
         results.append(result)
-        if result.failed_rows:
-            keep: list[dict[str, Any]] = []
-            for position, article in enumerate(batch.articles):
-                broken = result.row_failures.get(position)
-                if broken is None:
-                    keep.append(article)
-                    continue
-                rejection = Rejection(
-                    Reason.EXPECTATION_FAILED, "; ".join(broken), "validate", article["record_index"] or None
+        rejected = expectation_rejections(result, batch.articles)
+        for position, rejection in rejected.items():
+            article = batch.articles[position]
+            batch.quarantine.append(
+                quarantine_row(
+                    article["source_path"],
+                    article["file_version"],
+                    rejection,
+                    article["content_sha256"],
+                    flow_run_id,
+                    batch.batch_id,
+                    now,
                 )
-                ref = FileRef(article["source_path"], article["size"], int(article["mtime"].timestamp() * 1e9))
-                batch.quarantine.append(
-                    quarantine_row(
-                        ref,
-                        article["file_version"],
-                        rejection,
-                        article["content_sha256"],
-                        RunInfo(flow_run_id, LocalSource(Path()), 0, 0),
-                        batch.batch_id,
-                        now,
-                    )
-                )
-            batch.articles = keep
+            )
+        if rejected:
+            batch.articles = [article for position, article in enumerate(batch.articles) if position not in rejected]
     _settle_file_status(batch)
     for table, rows in (("files", batch.files), ("quarantine", batch.quarantine)):
         if rows and table in validator.suites:
@@ -84,41 +77,40 @@ def validate_batch(batch: PreparedBatch, validator: Validator, flow_run_id: str)
 
 
 def _settle_file_status(batch: PreparedBatch) -> None:
-    """A landed-status file with no surviving article is a duplicate (all known) or quarantined (all rejected)."""
-    landed_per_file = Counter(a["source_path"] for a in batch.articles)
-    first_article: dict[str, str] = {}
+    """Each landed-status file's ledger row settled from the articles of it that survived (``settle_file``)."""
+    survivors: dict[str, list[str]] = {}
     for article in batch.articles:
-        first_article.setdefault(article["source_path"], article["article_id"])
+        survivors.setdefault(article["source_path"], []).append(article["article_id"])
+    reasons: dict[str, list[str]] = {}
+    for row in batch.quarantine:
+        reasons.setdefault(row["source_path"], []).append(row["reason_code"])
     for row in batch.files:
         if row["status"] != FileStatus.LANDED.value:
             continue
-        count = landed_per_file.get(row["source_path"], 0)
-        row["articles"] = count
-        if count:
-            row["article_id"] = first_article[row["source_path"]]
-        elif row.get("article_id"):
-            row["status"] = FileStatus.DUPLICATE.value
-        else:
-            row["status"] = FileStatus.QUARANTINED.value
-            reasons = [q["reason_code"] for q in batch.quarantine if q["source_path"] == row["source_path"]]
-            row["reason_code"] = reasons[0] if reasons else Reason.NO_BODY.value
+        path = row["source_path"]
+        settled = settle_file(
+            survivors.get(path, []),
+            held_elsewhere=row.get("article_id"),
+            reasons=reasons.get(path, []),
+            reason_code=row.get("reason_code"),
+        )
+        row |= {"articles": settled.articles, "status": settled.status.value, "reason_code": settled.reason_code}
+        if settled.article_id:
+            row["article_id"] = settled.article_id
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class BatchOutcome:
+    """What one committed batch did: its counts (summed into the run's), languages, reasons, GE results."""
+
     batch_id: str
     files: int
-    landed: int
-    duplicates: int
-    quarantined: int
-    articles: int
-    rows_quarantined: int
+    counts: Counts
     languages: Counter[str]
     reasons: Counter[str]
     results: list[SuiteResult]
     seconds: float
     quarantined_files: list[dict[str, str]]
-    unchanged: int = 0  # touched files whose bytes had not changed
 
 
 def land_batch(validated: ValidatedBatch, session: Writer) -> BatchOutcome:
@@ -143,12 +135,14 @@ def land_batch(validated: ValidatedBatch, session: Writer) -> BatchOutcome:
     return BatchOutcome(
         batch_id=batch.batch_id,
         files=len(batch.files),
-        landed=status[FileStatus.LANDED.value],
-        duplicates=status[FileStatus.DUPLICATE.value],
-        quarantined=status[FileStatus.QUARANTINED.value],
-        unchanged=status[FileStatus.UNCHANGED.value],
-        articles=articles.num_rows,
-        rows_quarantined=len(batch.quarantine),
+        counts=Counts(
+            landed=status[FileStatus.LANDED.value],
+            duplicates=status[FileStatus.DUPLICATE.value],
+            quarantined=status[FileStatus.QUARANTINED.value],
+            unchanged=status[FileStatus.UNCHANGED.value],
+            articles=articles.num_rows,
+            rows_quarantined=len(batch.quarantine),
+        ),
         languages=Counter(a["language"] for a in batch.articles),
         reasons=Counter(q["reason_code"] for q in batch.quarantine),
         results=validated.results,

@@ -4,7 +4,7 @@ deleted, a duplicate, a near-duplicate; which runs were killed)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,21 +136,9 @@ class Ledger:
 
     def link_near_duplicates(self, articles: list[dict[str, Any]]) -> None:
         """Set ``near_duplicate_of`` on new articles whose SimHash is close to a landed or earlier one."""
-        from tasks.enrich.fingerprint import MAX_DISTANCE
-
-        rows = [(a["article_id"], a.get("fingerprint"), i) for i, a in enumerate(articles)]
-        rows = [r for r in rows if r[1] is not None]
-        if not rows:
-            return
-        table = pa.table(
-            {"article_id": [r[0] for r in rows], "fingerprint": [r[1] for r in rows], "position": [r[2] for r in rows]},
-            schema=pa.schema([("article_id", pa.string()), ("fingerprint", pa.int64()), ("position", pa.int64())]),
-        )
         cursor = self.cursor()
         try:
-            cursor.register("new_fingerprints", table)
-            sql = (self.sql_dir / "near_duplicates.sql").read_text(encoding="utf-8")
-            links = dict(cursor.execute(sql, {"max_distance": MAX_DISTANCE}).fetchall())
+            links = near_duplicate_links(cursor, articles, self.sql_dir)
         finally:
             cursor.close()
         for article in articles:
@@ -159,6 +147,30 @@ class Ledger:
     def stale_runs(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self._query("stale_runs").to_pylist()
         return rows
+
+
+_FINGERPRINTS = pa.schema([("article_id", pa.string()), ("fingerprint", pa.int64()), ("position", pa.int64())])
+
+
+def near_duplicate_links(
+    cursor: duckdb.DuckDBPyConnection, articles: Sequence[Mapping[str, Any]], sql_dir: Path
+) -> dict[str, str]:
+    """article_id → the article each of ``articles`` (a batch, in the order it was enriched) nearly duplicates:
+    one of the table ``articles`` on ``cursor`` (those landed before) or an earlier one of the batch
+    (``near_duplicates.sql``, SimHash within ``MAX_DISTANCE`` bits)."""
+    from tasks.enrich.fingerprint import MAX_DISTANCE
+
+    rows = [(a["article_id"], a.get("fingerprint"), i) for i, a in enumerate(articles)]
+    rows = [r for r in rows if r[1] is not None]
+    if not rows:
+        return {}
+    columns = ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    cursor.register("new_fingerprints", pa.table(dict(zip(_FINGERPRINTS.names, columns, strict=True)), _FINGERPRINTS))
+    try:
+        sql = (sql_dir / "near_duplicates.sql").read_text(encoding="utf-8")
+        return dict(cursor.execute(sql, {"max_distance": MAX_DISTANCE}).fetchall())
+    finally:
+        cursor.unregister("new_fingerprints")
 
 
 def scan_table(

@@ -112,9 +112,7 @@ class Writer:
                 for name, table in tables.items():
                     if not table.num_rows:
                         continue
-                    cursor.register("incoming", table.cast(SCHEMAS[name]))
-                    cursor.execute(f"INSERT INTO {TABLES[name]} BY NAME SELECT * FROM incoming")
-                    cursor.unregister("incoming")
+                    insert_rows(cursor, name, table.cast(SCHEMAS[name]))
                     crash_point("parquet_write")
             crash_point("commit_snapshot")
             return self.snapshot()  # the single writer: nobody committed since
@@ -130,18 +128,24 @@ class Writer:
         return None if found is None else int(found)
 
     @contextmanager
-    def transaction(self, *, message: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor inside one transaction with ``message`` on its snapshot, committed on exit, rolled back on any error."""
+    def transaction(self, *, message: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside one transaction, committed on exit, rolled back on any error.
+
+        ``message`` names the snapshot of a commit of rows (whose fault points, ``commit_begin`` and
+        ``before_commit``, it passes); None: a change of the tables and views themselves (``initialise``).
+        """
         cursor = self.cursor()
         try:
             cursor.execute("BEGIN")
             try:
-                crash_point("commit_begin")
-                cursor.execute(
-                    f"CALL ducklake_set_commit_message({sql_literal(LAKE)}, 'wirehouse', {sql_literal(message)})"
-                )
+                if message is not None:
+                    crash_point("commit_begin")
+                    cursor.execute(
+                        f"CALL ducklake_set_commit_message({sql_literal(LAKE)}, 'wirehouse', {sql_literal(message)})"
+                    )
                 yield cursor
-                crash_point("before_commit")
+                if message is not None:
+                    crash_point("before_commit")
                 cursor.execute("COMMIT")
             except BaseException:
                 _rollback(cursor)
@@ -200,19 +204,14 @@ class Writer:
             ).fetchall()
             if not statements and stored and stored[0][0] == stamp:
                 return
-            cursor.execute("BEGIN")
-            try:
-                for statement in statements:
-                    cursor.execute(statement)
-                cursor.execute(views)
-                cursor.execute(f"COMMENT ON VIEW {VIEW_STAMP} IS {sql_literal(stamp)}")
-                crash_point("view_refresh")
-                cursor.execute("COMMIT")
-            except BaseException:
-                _rollback(cursor)
-                raise
         finally:
             cursor.close()
+        with self.transaction(message=None) as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+            cursor.execute(views)
+            cursor.execute(f"COMMENT ON VIEW {VIEW_STAMP} IS {sql_literal(stamp)}")
+            crash_point("view_refresh")
 
     def recover(self) -> list[str]:
         """Delete what a killed writer left, judged by the catalog's own records, never by absence alone.
@@ -260,6 +259,34 @@ class Writer:
         ).fetchall()
         self.connection.execute(f"CALL ducklake_cleanup_old_files({lake}, cleanup_all => true)").fetchall()
         return CompactResult(before, self.data_files(), len(expired), time.perf_counter() - started)
+
+
+def insert_rows(cursor: duckdb.DuckDBPyConnection, name: str, rows: pa.Table | pa.RecordBatchReader) -> None:
+    """Stream ``rows`` into the lake table of schema ``name``, column by name (inside the cursor's transaction)."""
+    cursor.register("incoming", rows)
+    try:
+        cursor.execute(f"INSERT INTO {TABLES[name]} BY NAME SELECT * FROM incoming")
+    finally:
+        cursor.unregister("incoming")
+
+
+def replace_rows(cursor: duckdb.DuckDBPyConnection, name: str, rows: pa.Table | pa.RecordBatchReader) -> None:
+    """Every row of the lake table of schema ``name`` replaced by ``rows`` (inside the cursor's transaction)."""
+    cursor.execute(f"DELETE FROM {TABLES[name]}")
+    insert_rows(cursor, name, rows)
+
+
+def run_statement(
+    cursor: duckdb.DuckDBPyConnection, statement: str, parameters: Mapping[str, Any] | None = None, **tables: pa.Table
+) -> list[tuple[Any, ...]]:
+    """Run one statement with ``tables`` registered under their names for it; its rows, read to the end."""
+    for table_name, table in tables.items():
+        cursor.register(table_name, table)
+    try:
+        return cursor.execute(statement, dict(parameters or {})).fetchall()
+    finally:
+        for table_name in tables:
+            cursor.unregister(table_name)
 
 
 def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:

@@ -21,20 +21,20 @@ from typer.testing import CliRunner
 from flows.cli import app
 from tasks.enrich.entities import VERSION as ENTITIES_VERSION
 from tasks.enrich.steps import COMPONENT_VERSIONS, ENRICHER_VERSION, STEPS, enrich_document
+from tasks.enrich.versions import (
+    COMPONENTS,
+    STEP_COMPONENTS,
+    parse_versions,
+    recompute_closure,
+    reenrich_rows,
+    stale_components,
+)
 from tasks.faults import crash_point
 from tasks.models import Document, FileRef, Reason, Rejection
 from tasks.settings import Settings
 from tasks.store import reenrich as reenrich_module
 from tasks.store.lake import Warehouse, query
-from tasks.store.reenrich import (
-    COMPONENTS,
-    STEP_COMPONENTS,
-    ReenrichRefused,
-    ReenrichResult,
-    parse_versions,
-    recompute_closure,
-    stale_components,
-)
+from tasks.store.reenrich import ReenrichRefused, ReenrichResult
 from tasks.store.writer import Writer, writer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -429,9 +429,7 @@ def _stored(text: str, source_path: str) -> dict[str, Any]:
     return row | {"source_path": source_path, "size": ref.size, "mtime": datetime.fromtimestamp(1_700_000_000, UTC)}
 
 
-def test_a_step_that_raises_or_a_text_without_letters_is_rejected_as_ingest_rejects_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_step_that_raises_or_a_text_without_letters_is_rejected_as_ingest_rejects_it() -> None:
     english = (TEXTS / "ntrex_019.txt").read_text(encoding="utf-8")
     rows = [_stored(english, "a.txt"), _stored("Poison " + english, "b.txt"), _stored(english + " Ok.", "c.txt")]
     rows[2] |= {"language_reason": None, "text": "1234 5678 90 !!! ### 42", "source_fields": None}
@@ -441,9 +439,9 @@ def test_a_step_that_raises_or_a_text_without_letters_is_rejected_as_ingest_reje
             raise RuntimeError("boom")
         return {"keywords": ["new"]}
 
-    monkeypatch.setattr(reenrich_module, "STEPS", tuple((n, keywords if n == "keywords" else s) for n, s in STEPS))
+    steps = tuple((n, keywords if n == "keywords" else s) for n, s in STEPS)
     components = recompute_closure(["language"])
-    first, poisoned, no_letters = reenrich_module.reenrich_rows(rows, components, datetime.now(UTC))
+    first, poisoned, no_letters = reenrich_rows(rows, components, datetime.now(UTC), steps)
     assert isinstance(first, dict) and first["keywords"] == ["new"]
     assert first["enricher_version"] == ENRICHER_VERSION
     assert isinstance(poisoned, Rejection) and poisoned.reason_code is Reason.ENRICH_ERROR

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from tasks.enrich import steps as steps_module
+from tasks.enrich.versions import format_versions
 from tasks.models import Document, FileRef
 from tasks.settings import Settings
 from tasks.store import reenrich as reenrich_module
@@ -98,7 +99,7 @@ def test_a_column_a_later_enricher_adds_is_null_until_reenrich_fills_it(
     filled = _query(warehouse, f"SELECT article_id, keywords, {COLUMN} FROM article_versions ORDER BY 1")
     assert [(article_id, keywords, len(keywords)) for article_id, keywords in stored] == filled
     versions = _query(warehouse, "SELECT DISTINCT enricher_version FROM articles")
-    assert versions == [(reenrich_module.format_versions(dict(steps_module.COMPONENT_VERSIONS)),)]
+    assert versions == [(format_versions(dict(steps_module.COMPONENT_VERSIONS)),)]
     assert f"keywords={LATER}" in versions[0][0]
     assert _query(warehouse, f"SELECT {COLUMN} FROM article_versions", snapshot=evolved) == [(None,), (None,)]
     # the next session finds nothing to evolve: no empty snapshot
