@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -25,7 +25,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tasks.models import RunStatus
 from tasks.settings import Settings
+
+if TYPE_CHECKING:
+    from flows.summary import RunSummary
 
 try:  # typer ≥ 0.2x vendors its own click: its exceptions are the ones raised
     from typer._click import exceptions as cli_errors
@@ -207,25 +211,12 @@ def _run_failures() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def print_summary(summary: Any) -> None:
-    if summary.status == "skipped":
+def print_summary(summary: RunSummary) -> None:
+    if summary.status == RunStatus.SKIPPED:
         console.print(f"[yellow]skipped:[/yellow] {summary.message}")
         return
-    counts = {
-        "files seen": summary.files_seen,
-        "new": summary.new_files,
-        "landed": summary.landed,
-        "duplicates": summary.duplicates,
-        "unchanged": summary.unchanged,
-        "quarantined": summary.quarantined,
-        "deferred": summary.deferred,
-        "deleted": summary.deleted,
-        "articles": summary.articles,
-    }
-    if not summary.unchanged:
-        del counts["unchanged"]
     console.print(f"[bold]{summary.name}[/bold]")
-    console.print(" · ".join(f"{name} [bold]{n}[/bold]" for name, n in counts.items()), soft_wrap=True)
+    console.print(summary.counts.line(), soft_wrap=True, markup=False)
     if summary.languages:
         console.print(
             "languages: " + ", ".join(f"{code} {n}" for code, n in summary.languages.most_common()), soft_wrap=True

@@ -1,35 +1,34 @@
-"""The ``ingest-articles`` flow: discover → enrich → validate → land, one batch at a time."""
+"""The ``ingest-articles`` flow: discover → read → enrich → validate → land, one batch at a time (README's diagram)."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
+import pyarrow as pa
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows.publish import emit_landed, publish
-from flows.runners import dask_task_runner, enrichment_map, opaque
+from flows.run_record import begin_run, record_run_end, record_run_failed, record_run_start
+from flows.runners import dask_task_runner, enrichment_map, opaque, pipelined
 from flows.summary import RunFailed, RunSummary
-from tasks.faults import crash_point
-from tasks.models import RunStatus
+from tasks.models import Counts, RunStatus
 from tasks.prefect_tasks import collect, discover_changes, land, read, validate
 from tasks.quality.suites import Validator
 from tasks.redaction import redact
 from tasks.settings import Settings
-from tasks.sources.locations import display_location, is_remote, local_path, open_source
+from tasks.sources.locations import Source, display_location, is_remote, local_path, open_source
 from tasks.sources.object_store import url_credentials
 from tasks.store.batches import RunInfo, StartedBatch, batches
 from tasks.store.lake import Warehouse
-from tasks.store.landing import deletion_rows, run_row
-from tasks.store.ledger import Ledger
+from tasks.store.landing import BatchOutcome, deletion_rows
+from tasks.store.ledger import Changes, Ledger
 from tasks.store.schema import table_from_rows
-from tasks.store.writer import WarehouseBusy, Writer, new_batch_id, retry_transient, utc_now, writer
+from tasks.store.writer import WarehouseBusy, Writer, new_batch_id, utc_now, writer
 
 
 def run_ingest(settings: Settings) -> RunSummary:
@@ -49,26 +48,28 @@ def run_name() -> str:
 @flow(name="ingest-articles", flow_run_name=run_name, log_prints=False)
 def ingest_articles(settings: Settings) -> RunSummary:
     """Land every new or changed article file under ``settings.source`` into ``settings.warehouse``."""
-    logger = get_run_logger()
-    started = time.perf_counter()
-    started_at = utc_now()
-    run_id = str(flow_run.id or f"local-{new_batch_id(started_at)}")
-    warehouse = Warehouse.of(settings)
-    summary = RunSummary(run_id, warehouse=warehouse.display())
+    run = begin_run(settings)
+    summary = RunSummary(run.run_id, warehouse=Warehouse.of(settings).display())
+    wait = 0 if settings.lock == "skip" else settings.lock_timeout_seconds
     try:
         with writer(
-            warehouse,
+            Warehouse.of(settings),
             settings.sql,
-            timeout=_lock_wait(settings),
+            timeout=wait,
             new_lake=settings.new_lake,
             retry_wait=settings.commit_retry_seconds,
         ) as session:
-            _run(settings, session, summary, run_id, started, started_at)
+            run = record_run_start(session, settings, run)
+            try:
+                _ingest(settings, session, run.run_id, summary)
+            except BaseException as error:
+                record_run_failed(session, run, summary, error)
+                raise
+            record_run_end(session, run, summary)
+            _compact_when_due(session, settings)
     except WarehouseBusy as busy:
-        summary.status = RunStatus.SKIPPED
         waited = "" if settings.lock == "skip" else f" for {settings.lock_timeout_seconds:.0f}s"
-        summary.message = f"{busy}{waited}; skipped (lock={settings.lock})"
-        logger.warning(summary.message)
+        _skip(summary, f"{busy}{waited}; skipped (lock={settings.lock})")
         return summary
     publish(summary, settings)
     if summary.failing_suites:
@@ -76,98 +77,101 @@ def ingest_articles(settings: Settings) -> RunSummary:
     return summary
 
 
-def _lock_wait(settings: Settings) -> float:
-    return 0 if settings.lock == "skip" else settings.lock_timeout_seconds
+def _ingest(settings: Settings, session: Writer, run_id: str, summary: RunSummary) -> None:
+    """Discover, mark deletions, then per batch read → enrich → collect → validate → land; the suites' verdict.
 
-
-def _run(
-    settings: Settings, session: Writer, summary: RunSummary, run_id: str, started: float, started_at: datetime
-) -> None:
-    """Inside the writer session: record the run, ingest, record how it ended, compact when files pile up."""
-    logger = get_run_logger()
+    Batch n+1 is read and handed to the workers before batch n is collected, validated and landed by this, the
+    single writer: the workers never wait for Great Expectations, Parquet or Prefect.
+    """
+    source = _source(settings)
+    if source is None:
+        _skip(summary, f"source folder not found: {redact(settings.source)}; skipped, nothing marked deleted")
+        return
     ledger = Ledger(session.connection, settings.sql)
-    _mark_crashed_runs(ledger, session, run_id)
-    common = {
-        "source": display_location(settings.source),
-        "started_at": started_at,
-        "snapshot_before": session.snapshot(),  # `ATTACH … (SNAPSHOT_VERSION n)`: the lake as it was before this run
-    }
-    # Batch ids named after the run: a retried commit of a run record is recognised and lands once.
-    session.commit({"runs": run_row(run_id, status=RunStatus.RUNNING, **common)}, batch_id=f"{run_id}:started")
-    try:
-        _ingest(settings, session, ledger, summary, run_id)
-    except BaseException as error:
+    changes = discover_changes(source, ledger, settings.min_age_seconds)
+    summary.counts = _discovered(changes) + _mark_deleted(session, changes.deleted, run_id)
+    if not changes.pending.num_rows:
+        get_run_logger().info("nothing new under %s", display_location(settings.source))
+        return
+    info = RunInfo(run_id, source, settings.max_file_bytes, settings.max_decompressed_bytes)
+    validator = Validator(settings.expectations)
+    workers = settings.workers if settings.runner == "dask" else min(settings.workers, changes.pending.num_rows)
+    with (
+        enrichment_map(workers, settings.runner, file_timeout=settings.file_timeout_seconds) as map_fn,
+        _progress(settings, changes.pending.num_rows) as advance,
+    ):
+
+        def read_and_hand_off(rows: pa.Table, in_flight: StartedBatch | None) -> StartedBatch:
+            shas = in_flight.shas if in_flight else frozenset()
+            return read(rows, info, ledger, opaque(shas)).hand_off(map_fn)
+
+        def collect_validate_land(started: StartedBatch) -> BatchOutcome:
+            prepared = collect(opaque(started), info, ledger)
+            validated = validate(opaque(prepared), validator, run_id)
+            return land(opaque(validated), opaque(session))
+
+        for outcome in pipelined(
+            batches(changes.pending, settings.batch_size), read_and_hand_off, collect_validate_land
+        ):
+            emit_landed(outcome, settings, run_id, summary)
+            summary.add(outcome)
+            advance(outcome.files)
+    _verdict(summary, validator, settings.fail_share)
+    get_run_logger().info("done: %s", summary.counts.line())
+
+
+def _source(settings: Settings) -> Source | None:
+    """The source to list, or None when a local source folder is not there (unmounted: nothing is marked deleted)."""
+    if not is_remote(settings.source) and not local_path(settings.source).is_dir():
+        return None
+    lake_folders = [settings.warehouse, settings.data_path]  # a lake inside its own source never ingests itself
+    return open_source(settings.source, storage_options=_storage_options(settings), exclude=lake_folders)
+
+
+def _discovered(changes: Changes) -> Counts:
+    return Counts(
+        files_seen=changes.files_seen,
+        new_files=changes.pending.num_rows,
+        deferred=changes.deferred,
+        unlisted=len(changes.unlisted),
+    )
+
+
+def _mark_deleted(session: Writer, deleted: pa.Table, run_id: str) -> Counts:
+    """Files no longer in the source get a ``deleted`` ledger row (their data is kept)."""
+    if not deleted.num_rows:
+        return Counts()
+    rows = deletion_rows(deleted, run_id, new_batch_id(utc_now()))
+    session.commit({"files": table_from_rows("files", rows)}, batch_id=rows[0]["batch_id"])
+    get_run_logger().info("deleted: %d files no longer in the source, marked deleted (their data is kept)", len(rows))
+    return Counts(deleted=len(rows))
+
+
+def _verdict(summary: RunSummary, validator: Validator, fail_share: float) -> None:
+    """A suite that broke, or failed on more than ``fail_share`` of its rows over the run, fails the run (the runs
+    row says failed too, not only Prefect)."""
+    summary.validator = validator
+    for suite, totals in validator.totals.items():  # the Validator sums every suite over the run's batches
+        why = totals.failure(fail_share)
+        if why:
+            summary.failing_suites[suite] = why
+    if summary.failing_suites:
         summary.status = RunStatus.FAILED
-        summary.message = redact(f"{type(error).__name__}: {error}")
-        try:
-            _record_end(session, summary, run_id, started, common)
-        except Exception as second:  # the disk that failed the batch may fail this too: the first error is raised
-            logger.error("the run's final record could not be written: %s", redact(str(second)))
-        raise
-    _record_end(session, summary, run_id, started, common)
+        summary.message = "; ".join(f"{s}: {m}" for s, m in summary.failing_suites.items())
+
+
+def _skip(summary: RunSummary, message: str) -> None:
+    summary.status = RunStatus.SKIPPED
+    summary.message = message
+    get_run_logger().warning(message)
+
+
+def _compact_when_due(session: Writer, settings: Settings) -> None:
     if settings.compact_threshold and session.compaction_debt() >= settings.compact_threshold:
         compacted = session.compact(keep_snapshots=timedelta(days=settings.snapshot_retention_days))
-        logger.info(
+        get_run_logger().info(
             "compacted %d data files into %d in %.1fs", compacted.files_before, compacted.files_after, compacted.seconds
         )
-
-
-def _record_end(session: Writer, summary: RunSummary, run_id: str, started: float, common: dict[str, Any]) -> None:
-    """The run's final record: what it did and how it ended (retried after a transient error, landed once)."""
-
-    def write() -> int:
-        crash_point("run_record")
-        summary.seconds = time.perf_counter() - started
-        return session.commit(
-            {
-                "runs": run_row(
-                    run_id,
-                    status=summary.status,
-                    finished_at=utc_now(),
-                    duration_s=summary.seconds,
-                    flow_run_name=summary.name,
-                    files_seen=summary.files_seen,
-                    new_files=summary.new_files,
-                    landed=summary.landed,
-                    duplicates=summary.duplicates,
-                    quarantined=summary.quarantined,
-                    deferred=summary.deferred,
-                    deleted=summary.deleted,
-                    articles_landed=summary.articles,
-                    rows_quarantined=summary.rows_quarantined,
-                    message=summary.message or None,
-                    **common,
-                )
-            },
-            batch_id=f"{run_id}:ended",
-        )
-
-    retry_transient(write, wait=session.retry_wait)
-
-
-def _mark_crashed_runs(ledger: Ledger, session: Writer, run_id: str) -> None:
-    """Runs still ``running`` ended without their final record: Prefect's own state says whether they failed (a
-    full disk can fail a run's last write too) or were killed."""
-    stale = ledger.stale_runs()
-    if stale:
-        rows = [{**row, **_how_it_ended(str(row["flow_run_id"])), "recorded_at": utc_now()} for row in stale]
-        session.commit({"runs": table_from_rows("runs", rows)}, batch_id=f"{run_id}:ended-before")
-        get_run_logger().warning("recorded how %d interrupted run(s) ended", len(stale))
-
-
-def _how_it_ended(flow_run_id: str) -> dict[str, str]:
-    """``failed`` with Prefect's message when Prefect saw the run fail, else ``crashed``."""
-    from prefect.client.orchestration import get_client
-
-    killed = {"status": RunStatus.CRASHED.value, "message": "the run was killed before it finished"}
-    try:
-        with get_client(sync_client=True) as client:
-            state = client.read_flow_run(UUID(flow_run_id)).state
-    except Exception:  # a local-… id, a run this server never saw, a server that is not there
-        return killed
-    if state is None or not state.is_failed():
-        return killed
-    return {"status": RunStatus.FAILED.value, "message": redact(state.message or "the run failed")}
 
 
 def _storage_options(settings: Settings) -> dict[str, Any]:
@@ -187,80 +191,6 @@ def _storage_options(settings: Settings) -> dict[str, Any]:
             f"Secret block {settings.credentials_block!r} must hold a JSON object of fsspec storage options"
         )
     return options | block
-
-
-def _ingest(settings: Settings, session: Writer, ledger: Ledger, summary: RunSummary, run_id: str) -> None:
-    logger = get_run_logger()
-    if not is_remote(settings.source) and not local_path(settings.source).is_dir():  # an unmounted source
-        summary.status = RunStatus.SKIPPED
-        summary.message = f"source folder not found: {redact(settings.source)}; skipped, nothing marked deleted"
-        logger.warning(summary.message)
-        return
-    lake_folders = [settings.warehouse, settings.data_path]  # a lake inside its own source never ingests itself
-    source = open_source(settings.source, storage_options=_storage_options(settings), exclude=lake_folders)
-    changes = discover_changes(source, ledger, settings.min_age_seconds)
-    summary.files_seen = changes.files_seen
-    summary.unlisted = len(changes.unlisted)
-    summary.new_files = changes.pending.num_rows
-    summary.deferred = changes.deferred
-    if changes.deleted.num_rows:
-        rows = deletion_rows(changes.deleted, run_id, new_batch_id(utc_now()))
-        session.commit({"files": table_from_rows("files", rows)}, batch_id=rows[0]["batch_id"])
-        summary.deleted = len(rows)
-        logger.info("deleted: %d files no longer in the source, marked deleted (their data is kept)", len(rows))
-    if not changes.pending.num_rows:
-        logger.info("nothing new under %s", display_location(settings.source))
-        return
-    info = RunInfo(run_id, source, settings.max_file_bytes, settings.max_decompressed_bytes)
-    validator = Validator(settings.expectations)
-    workers = settings.workers if settings.runner == "dask" else min(settings.workers, summary.new_files)
-    with (
-        enrichment_map(workers, settings.runner, file_timeout=settings.file_timeout_seconds) as map_fn,
-        _progress(settings, summary.new_files) as advance,
-    ):
-        # Batch n+1 is read and handed to the workers before batch n is validated and landed by this,
-        # the single writer: the workers never wait for Great Expectations, Parquet or Prefect.
-        in_flight: StartedBatch | None = None
-        for rows in [*batches(changes.pending, settings.batch_size), None]:
-            shas = in_flight.shas if in_flight else frozenset()
-            started = None if rows is None else read(rows, info, ledger, opaque(shas)).hand_off(map_fn)
-            if in_flight is None:
-                in_flight = started
-                continue
-            prepared = collect(opaque(in_flight), info, ledger)
-            in_flight = started
-            validated = validate(opaque(prepared), validator, run_id)
-            outcome = land(opaque(validated), opaque(session))
-            emit_landed(outcome, settings, run_id, summary)
-            summary.landed += outcome.landed
-            summary.duplicates += outcome.duplicates
-            summary.unchanged += outcome.unchanged
-            summary.quarantined += outcome.quarantined
-            summary.articles += outcome.articles
-            summary.rows_quarantined += outcome.rows_quarantined
-            summary.languages.update(outcome.languages)
-            summary.reasons.update(outcome.reasons)
-            summary.quarantined_files.extend(outcome.quarantined_files)
-            advance(len(prepared.files))
-    summary.validator = validator
-    for suite, totals in validator.totals.items():  # the Validator sums every suite over the run's batches
-        why = totals.failure(
-            settings.fail_share
-        )  # broken (an expectation errored or failed as a whole), or too many rows
-        if why:
-            summary.failing_suites[suite] = why
-    if summary.failing_suites:  # the runs row says failed too, not only Prefect
-        summary.status = RunStatus.FAILED
-        summary.message = "; ".join(f"{s}: {m}" for s, m in summary.failing_suites.items())
-    logger.info(
-        "done: %d new files → %d landed, %d duplicates, %d quarantined; %d articles; %d deferred",
-        summary.new_files,
-        summary.landed,
-        summary.duplicates,
-        summary.quarantined,
-        summary.articles,
-        summary.deferred,
-    )
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from flows.summary import RunSummary
 from tasks.enrich.steps import ENRICHER_VERSION
 from tasks.settings import Settings
 from tasks.sources.locations import display_location, source_tag
+from tasks.store.landing import BatchOutcome
 
 SPIKE_SHARE = 0.2  # a run quarantining more than this share of its new files emits wirehouse.quarantine.spike
 SPIKE_MIN_FILES = 3  # … and at least this many (one bad file in a run of two is not a spike)
@@ -33,7 +34,7 @@ def _emit(summary: RunSummary, event: str, settings: Settings, payload: dict[str
         summary.events.append(event)
 
 
-def emit_landed(outcome: Any, settings: Settings, run_id: str, summary: RunSummary) -> None:
+def emit_landed(outcome: BatchOutcome, settings: Settings, run_id: str, summary: RunSummary) -> None:
     """``wirehouse.batch.landed``: one event per committed batch, with its counts."""
     _emit(
         summary,
@@ -44,11 +45,7 @@ def emit_landed(outcome: Any, settings: Settings, run_id: str, summary: RunSumma
             "batch_id": outcome.batch_id,
             "source": display_location(settings.source),
             "files": outcome.files,
-            "landed": outcome.landed,
-            "duplicates": outcome.duplicates,
-            "quarantined": outcome.quarantined,
-            "articles": outcome.articles,
-            "rows_quarantined": outcome.rows_quarantined,
+            **outcome.counts.as_dict(),
         },
     )
 
@@ -88,16 +85,16 @@ def _cell(value: Any) -> str:
 
 
 def summary_markdown(summary: RunSummary, settings: Settings) -> str:
-    rate = summary.new_files / summary.seconds if summary.seconds else 0.0
+    rate = summary.counts.new_files / summary.seconds if summary.seconds else 0.0
+    shown = summary.counts.shown()
     lines = [
         f"# {summary.name}",
         "",
         f"Source `{display_location(settings.source)}` → warehouse `{summary.warehouse}` · enricher `{ENRICHER_VERSION}`",
         "",
-        "| files seen | new/changed | landed | duplicates | quarantined | deferred | deleted | articles | seconds | files/s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {summary.files_seen} | {summary.new_files} | {summary.landed} | {summary.duplicates} | {summary.quarantined} "
-        f"| {summary.deferred} | {summary.deleted} | {summary.articles} | {summary.seconds:.1f} | {rate:.1f} |",
+        "| " + " | ".join([*shown, "seconds", "files/s"]) + " |",
+        "|" + "---:|" * (len(shown) + 2),
+        "| " + " | ".join([*map(str, shown.values()), f"{summary.seconds:.1f}", f"{rate:.1f}"]) + " |",
     ]
     if summary.languages:
         lines += ["", "## Languages", "", "| language | articles |", "|---|---:|"]
@@ -134,7 +131,8 @@ def publish(summary: RunSummary, settings: Settings) -> None:
     logger = get_run_logger()
     started = time.perf_counter()
     _data_docs(summary, settings)
-    if summary.quarantined >= SPIKE_MIN_FILES and summary.quarantined > SPIKE_SHARE * summary.new_files:
+    counts = summary.counts
+    if counts.quarantined >= SPIKE_MIN_FILES and counts.quarantined > SPIKE_SHARE * counts.new_files:
         _emit(
             summary,
             "wirehouse.quarantine.spike",
@@ -142,12 +140,11 @@ def publish(summary: RunSummary, settings: Settings) -> None:
             {
                 "flow_run_id": summary.flow_run_id,
                 "source": display_location(settings.source),
-                "new_files": summary.new_files,
-                "quarantined": summary.quarantined,
+                **counts.as_dict(),
                 "reasons": dict(summary.reasons.most_common()),
             },
         )
-        logger.warning("quarantine spike: %d of %d new files quarantined", summary.quarantined, summary.new_files)
+        logger.warning("quarantine spike: %d of %d new files quarantined", counts.quarantined, counts.new_files)
     create_markdown_artifact(
         key="ingest-summary", markdown=summary_markdown(summary, settings), description=summary.name
     )

@@ -16,6 +16,8 @@ from tasks.settings import Settings
 from tasks.store.batches import MapFn
 
 T = TypeVar("T")
+Started = TypeVar("Started")
+Finished = TypeVar("Finished")
 # Files per enrichment chunk, the unit a worker enriches component by component (tasks.enrich.steps.enrich_jobs):
 # large enough to keep each component's tables in cache across articles, small enough to balance the workers.
 CHUNK_FILES = 64
@@ -63,6 +65,26 @@ def _dask_outputs(fn: Callable[[Any], Any], chunks: list[list[Any]], futures: li
                 crashed = type(error).__name__ == "KilledWorker"
                 reason = Reason.WORKER_CRASHED if crashed else Reason.ENRICH_ERROR
                 yield failed_output(job, reason, f"Dask task failed: {type(error).__name__}: {error}"[:2000])
+
+
+def pipelined(
+    items: Iterable[T],
+    start: Callable[[T, Started | None], Started],
+    finish: Callable[[Started], Finished],
+) -> Iterator[Finished]:
+    """``finish(start(item))`` for each item in order, with item n+1 started before item n is finished.
+
+    ``start`` is told which item is still in flight (None for the first): the workers enrich batch n+1 while
+    the single writer validates and lands batch n, so they never wait for Great Expectations or Parquet.
+    """
+    in_flight: Started | None = None
+    for item in items:
+        started = start(item, in_flight)
+        if in_flight is not None:
+            yield finish(in_flight)
+        in_flight = started
+    if in_flight is not None:
+        yield finish(in_flight)
 
 
 def chunked(items: list[T], size: int) -> list[list[T]]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
-from tasks.models import RunStatus
+from tasks.models import Counts, RunStatus
 from tasks.quality.suites import Validator
+from tasks.store.landing import BatchOutcome
+
+_COUNTERS = frozenset(f.name for f in fields(Counts))
 
 
 class RunFailed(RuntimeError):
@@ -17,17 +20,7 @@ class RunFailed(RuntimeError):
 class RunSummary:
     flow_run_id: str
     status: RunStatus = RunStatus.COMPLETED
-    files_seen: int = 0
-    new_files: int = 0
-    landed: int = 0
-    duplicates: int = 0
-    unchanged: int = 0  # touched (new mtime), same bytes: nothing to do
-    quarantined: int = 0
-    deferred: int = 0
-    deleted: int = 0
-    unlisted: int = 0  # folders that could not be listed (nothing under them was marked deleted)
-    articles: int = 0
-    rows_quarantined: int = 0
+    counts: Counts = field(default_factory=Counts)
     seconds: float = 0.0
     languages: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
@@ -39,6 +32,19 @@ class RunSummary:
     docs_page: str = ""  # the run's Data Docs page
     events: list[str] = field(default_factory=list)  # custom Prefect events this run emitted
 
+    def __getattr__(self, name: str) -> int:
+        """A counter read as the summary's own (``summary.landed``): the values live in ``counts``."""
+        if name in _COUNTERS:
+            return int(getattr(self.counts, name))
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def add(self, outcome: BatchOutcome) -> None:
+        """Fold one landed batch into the run's totals."""
+        self.counts += outcome.counts
+        self.languages.update(outcome.languages)
+        self.reasons.update(outcome.reasons)
+        self.quarantined_files.extend(outcome.quarantined_files)
+
     @property
     def name(self) -> str:
-        return f"ingest {self.new_files} new · {self.quarantined} quarantined"
+        return f"ingest {self.counts.new_files} new · {self.counts.quarantined} quarantined"

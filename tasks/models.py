@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -51,6 +51,64 @@ class RunStatus(StrEnum):
     SKIPPED = "skipped"  # another writer held the lake, or the source folder was missing
     FAILED = "failed"
     CRASHED = "crashed"  # killed before it finished: marked by the next run
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What a run, or one batch of it, did with the files it found: summed with ``+``, rendered by ``line``."""
+
+    files_seen: int = 0  # listed under the source
+    new_files: int = 0  # new or changed since the ledger last saw them
+    landed: int = 0
+    duplicates: int = 0  # the same bytes as a file already landed
+    unchanged: int = 0  # touched (new mtime), same bytes: recorded so it is not read again
+    quarantined: int = 0
+    deferred: int = 0  # modified less than min_age_seconds ago: the next run reads it
+    deleted: int = 0
+    unlisted: int = 0  # folders that could not be listed (nothing under them was marked deleted)
+    articles: int = 0
+    rows_quarantined: int = 0  # quarantine rows (a JSONL file can quarantine several lines)
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(**{name: value + getattr(other, name) for name, value in self.as_dict().items()})
+
+    def as_dict(self) -> dict[str, int]:
+        """Every counter by its name: an event's payload."""
+        return asdict(self)
+
+    def shown(self) -> dict[str, int]:
+        """The counters a person reads, by label, in order; ``unchanged`` and ``unlisted`` only when not zero."""
+        values = self.as_dict()
+        return {
+            label: values[name] for name, label in _LABELS.items() if values[name] or name not in _SHOWN_WHEN_NOT_ZERO
+        }
+
+    def line(self) -> str:
+        """The summary line: ``files seen 30 · new 30 · landed 29 · …``."""
+        return " · ".join(f"{label} {value}" for label, value in self.shown().items())
+
+    def run_columns(self) -> dict[str, int]:
+        """The counters under the ``runs`` table's column names (a lake on disk has these columns)."""
+        return {
+            _RUN_COLUMN.get(name, name): value for name, value in self.as_dict().items() if name not in _NOT_IN_RUNS
+        }
+
+
+_LABELS = {
+    "files_seen": "files seen",
+    "new_files": "new",
+    "landed": "landed",
+    "duplicates": "duplicates",
+    "unchanged": "unchanged",
+    "quarantined": "quarantined",
+    "deferred": "deferred",
+    "deleted": "deleted",
+    "unlisted": "unlisted",
+    "articles": "articles",
+}
+_SHOWN_WHEN_NOT_ZERO = frozenset({"unchanged", "unlisted"})
+_RUN_COLUMN = {"articles": "articles_landed"}
+_NOT_IN_RUNS = frozenset({"unchanged", "unlisted"})  # the runs table has no column for them
 
 
 @dataclass(frozen=True, slots=True)

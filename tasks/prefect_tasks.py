@@ -92,13 +92,14 @@ def validate(batch: PreparedBatch, validator: Validator, flow_run_id: str) -> Va
 @task(name="land-batch", cache_policy=NONE, retries=2, retry_delay_seconds=1)
 def land(validated: ValidatedBatch, session: Writer) -> BatchOutcome:
     outcome = land_batch(validated, session)
+    counts = outcome.counts
     get_run_logger().info(
         "land: batch %s committed: %d landed, %d duplicates, %d quarantined files, %d articles (%.2fs total)",
         outcome.batch_id,
-        outcome.landed,
-        outcome.duplicates,
-        outcome.quarantined,
-        outcome.articles,
+        counts.landed,
+        counts.duplicates,
+        counts.quarantined,
+        counts.articles,
         outcome.seconds,
     )
     return outcome

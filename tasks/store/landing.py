@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from tasks.faults import crash_point
-from tasks.models import FileStatus, Reason
+from tasks.models import Counts, FileStatus, Reason
 from tasks.quality.suites import SuiteResult, Validator, expectation_rejections
 from tasks.store.batches import PreparedBatch
 from tasks.store.records import quarantine_row, settle_file
@@ -99,21 +99,18 @@ def _settle_file_status(batch: PreparedBatch) -> None:
             row["article_id"] = settled.article_id
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class BatchOutcome:
+    """What one committed batch did: its counts (summed into the run's), languages, reasons, GE results."""
+
     batch_id: str
     files: int
-    landed: int
-    duplicates: int
-    quarantined: int
-    articles: int
-    rows_quarantined: int
+    counts: Counts
     languages: Counter[str]
     reasons: Counter[str]
     results: list[SuiteResult]
     seconds: float
     quarantined_files: list[dict[str, str]]
-    unchanged: int = 0  # touched files whose bytes had not changed
 
 
 def land_batch(validated: ValidatedBatch, session: Writer) -> BatchOutcome:
@@ -138,12 +135,14 @@ def land_batch(validated: ValidatedBatch, session: Writer) -> BatchOutcome:
     return BatchOutcome(
         batch_id=batch.batch_id,
         files=len(batch.files),
-        landed=status[FileStatus.LANDED.value],
-        duplicates=status[FileStatus.DUPLICATE.value],
-        quarantined=status[FileStatus.QUARANTINED.value],
-        unchanged=status[FileStatus.UNCHANGED.value],
-        articles=articles.num_rows,
-        rows_quarantined=len(batch.quarantine),
+        counts=Counts(
+            landed=status[FileStatus.LANDED.value],
+            duplicates=status[FileStatus.DUPLICATE.value],
+            quarantined=status[FileStatus.QUARANTINED.value],
+            unchanged=status[FileStatus.UNCHANGED.value],
+            articles=articles.num_rows,
+            rows_quarantined=len(batch.quarantine),
+        ),
         languages=Counter(a["language"] for a in batch.articles),
         reasons=Counter(q["reason_code"] for q in batch.quarantine),
         results=validated.results,
