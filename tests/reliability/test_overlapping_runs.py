@@ -6,9 +6,11 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,22 @@ def wait_for(condition: Callable[[], bool], what: str, children: list[subprocess
         time.sleep(0.2)
 
 
+def freeze_outside_a_catalog_lock(child: subprocess.Popen[str], catalog: Path, attempts: int = 100) -> None:
+    """SIGSTOP ``child`` at a moment it holds no SQLite lock on the catalog. A child frozen inside SQLite's
+    exclusive moments (closing the last connection checkpoints the WAL) would hold every reader off for as long
+    as it stays frozen, past their busy timeout: no real run stays there, so the test must not freeze it there."""
+    for _ in range(attempts):
+        os.kill(child.pid, signal.SIGSTOP)
+        try:
+            with closing(sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=0.5)) as reader:
+                reader.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return
+        except sqlite3.OperationalError:  # "database is locked": let it finish that moment and try again
+            os.kill(child.pid, signal.SIGCONT)
+            time.sleep(0.05)
+    raise AssertionError(f"the first run held the catalog locked at each of {attempts} tries")
+
+
 @pytest.mark.slow
 def test_a_second_run_waits_on_the_lock_while_the_first_holds_it_and_lands_nothing_twice(
     tmp_path: Path, prefect_api: str
@@ -81,6 +99,8 @@ def test_a_second_run_waits_on_the_lock_while_the_first_holds_it_and_lands_nothi
     for n in range(12):
         write_good(source, rng, str(n))
     warehouse = tmp_path / "warehouse"
+    catalog = Warehouse(warehouse).catalog_path
+    assert catalog is not None
 
     def start() -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -98,8 +118,8 @@ def test_a_second_run_waits_on_the_lock_while_the_first_holds_it_and_lands_nothi
     try:
         # Its "running" record is its first commit under the lock: from then on it holds the lock.
         wait_for(lambda: len(run_records(warehouse)) == 1, "first run's running record", children, 240)
-        os.kill(first.pid, signal.SIGSTOP)
         stopped = True
+        freeze_outside_a_catalog_lock(first, catalog)
         [holding] = run_records(warehouse)
         second = start()
         children.append(second)
