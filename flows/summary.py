@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from tasks.models import Counts, RunStatus
 from tasks.quality.suites import Validator
 from tasks.store.landing import BatchOutcome
-
-_COUNTERS = frozenset(f.name for f in fields(Counts))
 
 
 class RunFailed(RuntimeError):
@@ -31,12 +29,6 @@ class RunSummary:
     validator: Validator | None = None  # the run's GE results and per-suite totals (None if nothing was new)
     docs_page: str = ""  # the run's Data Docs page
     events: list[str] = field(default_factory=list)  # custom Prefect events this run emitted
-
-    def __getattr__(self, name: str) -> int:
-        """A counter read as the summary's own (``summary.landed``): the values live in ``counts``."""
-        if name in _COUNTERS:
-            return int(getattr(self.counts, name))
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def add(self, outcome: BatchOutcome) -> None:
         """Fold one landed batch into the run's totals."""

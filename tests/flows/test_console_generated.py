@@ -117,7 +117,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, prefect_server: None, watched
         (source / path.name).write_bytes(path.read_bytes())
     root = tmp_path_factory.mktemp("generated") / "warehouse"
     summary = ingest_articles(Settings(source=str(source), warehouse=root, min_age_seconds=0, workers=1))
-    assert summary.landed == 2
+    assert summary.counts.landed == 2
     assert invoke(["compact", "--warehouse", str(root)]) == 0
     lake = Warehouse(root)
     assert lake.local_data is not None and any(lake.local_data.rglob("*.parquet"))

@@ -16,7 +16,7 @@ from tests.conftest import SEED_ARTICLE, SEEDS
 def test_seed_article_lands_in_english(source: Path, ingest, sql) -> None:
     shutil.copy(SEED_ARTICLE, source / SEED_ARTICLE.name)
     summary = ingest()
-    assert (summary.landed, summary.quarantined) == (1, 0)
+    assert (summary.counts.landed, summary.counts.quarantined) == (1, 0)
     [(language, confidence, words, title, lede)] = sql(
         "SELECT language, language_confidence, word_count, title, lede FROM articles WHERE source_path = ?",
         SEED_ARTICLE.name,
@@ -32,14 +32,16 @@ def test_seed_article_lands_in_english(source: Path, ingest, sql) -> None:
 def test_all_seeds_land_and_a_second_run_adds_nothing(source: Path, ingest, sql) -> None:
     shutil.copytree(SEEDS, source, dirs_exist_ok=True)
     first = ingest()
-    assert first.new_files == len([p for p in SEEDS.rglob("*") if p.is_file() and p.name != "README.md"])
-    assert first.quarantined == 0
+    assert first.counts.new_files == len([p for p in SEEDS.rglob("*") if p.is_file() and p.name != "README.md"])
+    assert first.counts.quarantined == 0
     assert len(first.languages) >= 10
     articles = sql("SELECT count(*) FROM articles")[0][0]
     second = ingest()
-    assert (second.new_files, second.landed, second.articles) == (0, 0, 0)
+    assert (second.counts.new_files, second.counts.landed, second.counts.articles) == (0, 0, 0)
     assert sql("SELECT count(*) FROM articles")[0][0] == articles
-    assert sql("SELECT count(*), count(DISTINCT source_path) FROM files") == [(first.new_files, first.new_files)]
+    assert sql("SELECT count(*), count(DISTINCT source_path) FROM files") == [
+        (first.counts.new_files, first.counts.new_files)
+    ]
     assert sql("SELECT count(*) FROM runs WHERE status = 'completed'")[0][0] == 2
 
 
@@ -50,7 +52,7 @@ def test_changed_file_lands_as_a_new_version(source: Path, ingest, sql) -> None:
     path.write_text("A short story about the harbour.\n\nThe boats never came back, and the town waited all night.")
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns - 1_000_000_000))  # same size: mtime tells
     summary = ingest()
-    assert summary.landed == 1
+    assert summary.counts.landed == 1
     assert sql("SELECT file_version, status FROM files ORDER BY file_version") == [(1, "landed"), (2, "landed")]
     assert sql("SELECT count(*) FROM article_versions")[0][0] == 2
     [(version, text)] = sql("SELECT file_version, text FROM articles")
@@ -62,7 +64,7 @@ def test_copy_of_a_landed_file_is_a_duplicate(source: Path, ingest, sql) -> None
     ingest()
     shutil.copy(SEED_ARTICLE, source / "b.txt")
     summary = ingest()
-    assert (summary.landed, summary.duplicates) == (0, 1)
+    assert (summary.counts.landed, summary.counts.duplicates) == (0, 1)
     [(status, article_id)] = sql("SELECT status, article_id FROM files WHERE source_path = 'b.txt'")
     assert status == "duplicate"
     assert article_id == sql("SELECT article_id FROM articles WHERE source_path = 'a.txt'")[0][0]
@@ -136,10 +138,11 @@ def test_touched_file_with_the_same_bytes_is_not_processed_again(source: Path, i
     ingest()
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns - 5_000_000_000))  # touched, same bytes
     touched = ingest()
-    assert (touched.new_files, touched.unchanged, touched.landed, touched.articles) == (1, 1, 0, 0)
+    counts = touched.counts
+    assert (counts.new_files, counts.unchanged, counts.landed, counts.articles) == (1, 1, 0, 0)
     assert sql("SELECT file_version, status FROM files ORDER BY recorded_at") == [(1, "landed"), (1, "unchanged")]
     assert sql("SELECT count(*) FROM article_versions") == [(1,)]
-    assert ingest().new_files == 0  # the ledger now holds the new mtime: no read at all
+    assert ingest().counts.new_files == 0  # the ledger now holds the new mtime: no read at all
 
 
 def test_process_pool_enrichment_lands_every_file(source: Path, ingest, sql) -> None:
@@ -150,5 +153,5 @@ def test_process_pool_enrichment_lands_every_file(source: Path, ingest, sql) -> 
             f"Story {i}.\n\n" + ". ".join(sentences[i % 10 : i % 10 + 6]) + f". Item {i}."
         )
     summary = ingest(workers=2)
-    assert (summary.landed, summary.quarantined) == (60, 0)
+    assert (summary.counts.landed, summary.counts.quarantined) == (60, 0)
     assert sql("SELECT language, count(*) FROM articles GROUP BY 1") == [("en", 60)]

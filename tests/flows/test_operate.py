@@ -70,7 +70,7 @@ def test_a_burst_of_bad_files_emits_a_quarantine_spike(source: Path, ingest) -> 
     for n in range(3):
         (source / f"broken-{n}.txt").write_bytes(PNG + bytes([n]))
     summary = ingest()
-    assert summary.quarantined == 3
+    assert summary.counts.quarantined == 3
     assert summary.events == ["wirehouse.batch.landed", "wirehouse.quarantine.spike"]
 
 
@@ -184,7 +184,7 @@ def test_watch_starts_a_run_when_files_appear(source: Path, warehouse_dir: Path,
         time.sleep(1.0)  # let the watcher start before the file appears
         _seed(source, 1)
         watcher.join(timeout=120)
-    assert [s.landed for s in summaries] == [1]
+    assert [s.counts.landed for s in summaries] == [1]
     assert sql("SELECT count(*) FROM articles") == [(1,)]
 
 
@@ -206,4 +206,4 @@ def test_watch_waits_for_a_missing_folder_and_outlives_a_failed_run(source: Path
         assert failures and watcher.is_alive()
         _seed(source, 1)
         watcher.join(timeout=120)
-    assert [s.landed for s in summaries] == [1]
+    assert [s.counts.landed for s in summaries] == [1]

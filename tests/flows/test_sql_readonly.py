@@ -44,7 +44,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> Ware
     (source / "empty.txt").write_bytes(b"")
     root = tmp_path_factory.mktemp("readonly") / "warehouse"
     summary = ingest_articles(Settings(source=source, warehouse=root, min_age_seconds=0, workers=1))
-    assert (summary.landed, summary.quarantined) == (1, 1)
+    assert (summary.counts.landed, summary.counts.quarantined) == (1, 1)
     return Warehouse(root)
 
 

@@ -17,7 +17,7 @@ def main(argv: list[str]) -> None:
     source, warehouse, *pairs = argv
     options = dict(pair.split("=", 1) for pair in pairs)
     summary = ingest_articles(Settings(source=source, warehouse=Path(warehouse), **options))  # type: ignore[arg-type]
-    print(json.dumps({"status": summary.status, "message": summary.message, "new_files": summary.new_files}))
+    print(json.dumps({"status": summary.status, "message": summary.message, "new_files": summary.counts.new_files}))
 
 
 if __name__ == "__main__":

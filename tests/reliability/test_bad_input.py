@@ -193,4 +193,4 @@ def test_every_bad_input_kind_lands_or_is_quarantined_with_its_reason(
     assert sql("SELECT count(*) FROM quarantine WHERE source_path LIKE 'escape-dir/%'") == [(0,)]
     (source / "no-permission.txt").chmod(0o644)
     assert_complete(source, warehouse_dir)
-    assert ingest(max_decompressed_bytes=1_000_000).new_files == 0  # nothing is retried forever
+    assert ingest(max_decompressed_bytes=1_000_000).counts.new_files == 0  # nothing is retried forever

@@ -20,10 +20,10 @@ SQL = Callable[..., list[tuple[Any, ...]]]
 def test_a_file_still_being_written_is_deferred_then_lands(source: Path, ingest: Callable[..., Any], sql: SQL) -> None:
     (source / "fresh.txt").write_text(article_text(random.Random(1), "fresh"))
     first = ingest(min_age_seconds=3600)
-    assert (first.deferred, first.new_files) == (1, 0)
+    assert (first.counts.deferred, first.counts.new_files) == (1, 0)
     assert sql("SELECT count(*) FROM files") == [(0,)]
     second = ingest(min_age_seconds=0)
-    assert (second.deferred, second.landed) == (0, 1)
+    assert (second.counts.deferred, second.counts.landed) == (0, 1)
 
 
 def test_modified_deleted_and_renamed_files(source: Path, ingest: Callable[..., Any], sql: SQL) -> None:
@@ -37,7 +37,7 @@ def test_modified_deleted_and_renamed_files(source: Path, ingest: Callable[..., 
     (source / "gone.txt").unlink()
     (source / "old-name.txt").rename(source / "new-name.txt")
     summary = ingest()
-    assert (summary.landed, summary.duplicates, summary.deleted) == (1, 1, 2)
+    assert (summary.counts.landed, summary.counts.duplicates, summary.counts.deleted) == (1, 1, 2)
     status = dict(sql("SELECT source_path, status FROM file_status"))
     assert status == {
         "story.txt": "landed",
@@ -64,7 +64,7 @@ def test_requeue_reads_a_fixed_file_again_exactly_once(
     assert sql("SELECT status, reason_code FROM file_status") == [("quarantined", "binary")]
     broken.write_bytes(text)  # repaired in place, same size and mtime: discovery alone would never notice
     os.utime(broken, ns=(mtime, mtime))
-    assert ingest().new_files == 0
+    assert ingest().counts.new_files == 0
 
     runner = CliRunner()
     result = runner.invoke(app, ["requeue", "--reason", "binary", "--warehouse", str(warehouse_dir)])
@@ -75,14 +75,14 @@ def test_requeue_reads_a_fixed_file_again_exactly_once(
     assert runner.invoke(app, ["requeue", "--reason", "nonsense", "--warehouse", str(warehouse_dir)]).exit_code != 0
 
     summary = ingest()
-    assert (summary.new_files, summary.landed) == (1, 1)
+    assert (summary.counts.new_files, summary.counts.landed) == (1, 1)
     assert sql("SELECT file_version, status FROM files ORDER BY 1") == [
         (1, "quarantined"),
         (2, "requeued"),
         (3, "landed"),
     ]
     assert sql("SELECT file_version FROM articles") == [(3,)]
-    assert ingest().new_files == 0
+    assert ingest().counts.new_files == 0
     assert_complete(source, warehouse_dir)
 
 
@@ -101,7 +101,7 @@ def test_requeue_by_path_glob_only_touches_matching_files(
         "a/one.txt": "requeued",
         "two.txt": "quarantined",
     }
-    assert ingest().new_files == 1
+    assert ingest().counts.new_files == 1
     assert_complete(source, warehouse_dir)
 
 

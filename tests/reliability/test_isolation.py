@@ -54,7 +54,7 @@ def test_one_misbehaving_file_is_quarantined_and_the_rest_lands(
         assert "RuntimeError" in detail and "poisoned by POISON-MARK" in detail and "enricher" in detail
     # nothing stays pending: the next run has nothing to do, and does not fail on the same file
     again = ingest(workers=2, file_timeout_seconds=4)
-    assert (again.status, again.new_files) == ("completed", 0)
+    assert (again.status, again.counts.new_files) == ("completed", 0)
     assert_complete(source, source.parent / "warehouse")
 
 
@@ -89,4 +89,4 @@ def test_json_numbers_and_nesting_past_pythons_limits_are_quarantined_not_fatal(
     assert {p for (p,) in sql("SELECT source_path FROM articles")} == healthy | {"deep.jsonl"}
     reasons = dict(sql("SELECT source_path, reason_code FROM quarantine"))
     assert set(reasons) == {"digits.json", "deep.json", "deep.jsonl"}
-    assert ingest(workers=2).new_files == 0
+    assert ingest(workers=2).counts.new_files == 0

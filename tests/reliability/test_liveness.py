@@ -72,7 +72,7 @@ def test_a_renamed_file_keeps_its_content(source: Path, ingest: Callable[..., An
     ingest()
     (source / "old.txt").rename(source / "new.txt")
     summary = ingest()
-    assert (summary.duplicates, summary.deleted) == (1, 1)
+    assert (summary.counts.duplicates, summary.counts.deleted) == (1, 1)
     assert sql("SELECT source_path, text FROM articles") == [("new.txt", text)]
 
 
@@ -90,12 +90,13 @@ def test_a_folder_that_fails_to_list_deletes_nothing_and_returns_unchanged(
     monkeypatch.setenv(UNREADABLE_ENV, folder)
     (source / "sub" / "new.txt").write_text(article_text(rng, "new"))  # not seen while the folder is unreadable
     blind = ingest()
-    assert (blind.status, blind.deleted, blind.unlisted) == ("completed", 0, 1)
+    assert (blind.status, blind.counts.deleted, blind.counts.unlisted) == ("completed", 0, 1)
     assert sql("SELECT source_path, file_version, status FROM file_status ORDER BY 1") == before
     assert sql("SELECT count(*) FROM articles") == [(4,)]
     monkeypatch.delenv(UNREADABLE_ENV)
     back = ingest()
-    assert (back.new_files, back.landed, back.deleted) == (1, 1, 0)  # only the new file; nothing re-ingested
+    counts = back.counts
+    assert (counts.new_files, counts.landed, counts.deleted) == (1, 1, 0)  # only the new file; nothing re-ingested
     assert_complete(source, source.parent / "warehouse")
 
 

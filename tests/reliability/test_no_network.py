@@ -41,5 +41,5 @@ def test_a_run_opens_no_connection_beyond_loopback(
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_resolve)
     summary = ingest()
-    assert summary.landed == 2
+    assert summary.counts.landed == 2
     assert attempts == []

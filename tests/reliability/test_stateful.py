@@ -352,15 +352,17 @@ class FolderMachine(RuleBasedStateMachine):
         self.completed()
         self.check()  # the warehouse first: what a user sees matters more than how the run reports it
         if quiet:
-            got = (summary.new_files, summary.deleted)
+            got = (summary.counts.new_files, summary.counts.deleted)
             assert got == (0, 0), f"a no-op run saw (new, deleted) = {got}\n{context}"
         if expected_deleted is not None:
-            assert summary.deleted == expected_deleted, f"deleted={summary.deleted}, not {expected_deleted}\n{context}"
-        unlisted = getattr(summary, "unlisted", None)  # RunSummary.unlisted: folders it could not list
+            assert summary.counts.deleted == expected_deleted, (
+                f"deleted={summary.counts.deleted}, not {expected_deleted}\n{context}"
+            )
+        unlisted = summary.counts.unlisted  # folders it could not list
         if failing:
-            assert unlisted == len(failing), f"summary.unlisted={unlisted}, not {len(failing)}\n{context}"
+            assert unlisted == len(failing), f"summary.counts.unlisted={unlisted}, not {len(failing)}\n{context}"
         else:
-            assert not unlisted, f"summary.unlisted={unlisted} with every folder readable\n{context}"
+            assert not unlisted, f"summary.counts.unlisted={unlisted} with every folder readable\n{context}"
         for folder in failing:
             assert any(folder in message for message in warnings), f"no warning names {folder}: {warnings}\n{context}"
 

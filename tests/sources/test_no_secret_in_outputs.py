@@ -36,7 +36,8 @@ def test_a_secret_in_the_source_url_reaches_no_output(
     put(fs, f"{prefix}/story.txt", STORY.encode())
     put(fs, f"{prefix}/empty.txt", b"")  # a quarantined file: its reason reaches the artifacts too
     summary = ingest(source=f"s3://testing:{SECRET}@{prefix}/")
-    assert (summary.status, summary.landed, summary.quarantined) == ("completed", 1, 1)  # the credentials worked
+    counts = summary.counts
+    assert (summary.status, counts.landed, counts.quarantined) == ("completed", 1, 1)  # the credentials worked
     db = Path(PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split(":///", 1)[1])
     deadline = time.monotonic() + 30
     stored = _server_rows(db)

@@ -44,7 +44,8 @@ def test_first_poll_lands_everything_and_a_no_op_poll_fetches_nothing(bucket: An
     first = ingest(source=url, max_file_bytes=20_000)
     fetched = {path.rsplit("/", 1)[-1] for _, path in s3.object_reads()}
     assert fetched == {"seed.txt", "é-story.txt", "feed.jsonl.gz", "empty.txt"}  # huge.txt: over the cap, never fetched
-    assert (first.new_files, first.landed, first.quarantined, first.duplicates) == (5, 3, 2, 0)
+    counts = first.counts
+    assert (counts.new_files, counts.landed, counts.quarantined, counts.duplicates) == (5, 3, 2, 0)
     assert sql("SELECT language FROM articles WHERE source_path = ?", f"s3://{prefix}/seed.txt") == [("en",)]
     assert sql("SELECT count(*) FROM articles WHERE source_path = ?", f"s3://{prefix}/dir one/é-story.txt") == [(1,)]
     reasons = dict(sql("SELECT source_path, string_agg(reason_code, ',') FROM quarantine GROUP BY 1"))
@@ -57,7 +58,7 @@ def test_first_poll_lands_everything_and_a_no_op_poll_fetches_nothing(bucket: An
 
     s3.requests.clear()
     second = ingest(source=url, max_file_bytes=20_000)
-    assert (second.files_seen, second.new_files, second.landed) == (5, 0, 0)
+    assert (second.counts.files_seen, second.counts.new_files, second.counts.landed) == (5, 0, 0)
     assert s3.object_reads() == []  # listed the prefix, fetched nothing
     assert any("list-type" in query for _, _, query in s3.requests)
 
@@ -71,7 +72,7 @@ def test_changed_and_deleted_objects(bucket: Any, ingest, sql) -> None:
     put(fs, f"{prefix}/a.txt", (STORY + " The mayor said work starts in March.").encode())
     fs.rm(f"{prefix}/b.txt")
     summary = ingest(source=url)
-    assert (summary.landed, summary.deleted) == (1, 1)
+    assert (summary.counts.landed, summary.counts.deleted) == (1, 1)
     assert sql("SELECT file_version, status FROM files WHERE source_path LIKE '%a.txt' ORDER BY 1") == [
         (1, "landed"),
         (2, "landed"),
@@ -88,7 +89,7 @@ def test_a_throttled_get_is_retried_and_lands(bucket: Any, s3: S3Endpoint, inges
     put(fs, f"{prefix}/slow.txt", SEED)
     s3.throttle["slow.txt"] = 2
     summary = ingest(source=f"s3://{prefix}/")
-    assert summary.landed == 1
+    assert summary.counts.landed == 1
     assert s3.throttle["slow.txt"] == 0  # the server really answered 503 twice
 
 
@@ -153,7 +154,7 @@ def test_exactly_once_and_quarantine_on_both_kinds_of_source(kind: str, bucket: 
         location = f"s3://{prefix}/"
     first = ingest(source=location)
     again = ingest(source=location)
-    assert (first.new_files, again.new_files) == (5, 0)
+    assert (first.counts.new_files, again.counts.new_files) == (5, 0)
     assert sql("SELECT count(*), count(DISTINCT (source_path, file_version)) FROM files") == [(5, 5)]
     assert sql("SELECT count(*) - count(DISTINCT (article_id, file_version)) FROM article_versions") == [(0,)]
     statuses = dict(sql("SELECT regexp_extract(source_path, '[^/]+$'), status FROM files"))
