@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus, measure, scale
+from tasks.offline import OFFLINE_ENV
 from tasks.store.lake import Warehouse, query
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -56,13 +57,7 @@ def main() -> None:
     source, warehouse = work / "source", work / "warehouse"
     for path in (source, warehouse):
         shutil.rmtree(path, ignore_errors=True)
-    env = {
-        "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(measure.ROOT / ".prefect")),
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-        "GX_ANALYTICS_ENABLED": "false",
-    }
+    env = {"PREFECT_HOME": os.environ.get("PREFECT_HOME", str(measure.ROOT / ".prefect")), **OFFLINE_ENV}
     run_args = ["run", "--source", str(source), "--warehouse", str(warehouse), "--min-age", "0"]
     run_args += ["--workers", str(args.workers), "--runner", args.runner]
     if args.batch_size:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,20 +10,25 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from flows.cli import app, invoke
 from tests.conftest import ROOT, SEED_ARTICLE
 
 
-def wirehouse(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed console script, as a user runs it (no Prefect start for usage errors)."""
-    return subprocess.run(
-        [sys.executable, "-c", "from flows.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+def wirehouse(
+    args: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """The command line in this process, through the function the console script calls: for usage errors, which
+    fail before any flow starts (tests/flows/test_exit_codes.py runs the console script itself)."""
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(ROOT)
+    capsys.readouterr()
+    code = invoke(args)
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["wirehouse", *args], code, out, err)
 
 
 @pytest.mark.parametrize(
@@ -40,15 +44,23 @@ def wirehouse(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         (["sql", "SELECT 1", "--format", "xml"], {}, "--format must be"),
     ],
 )
-def test_usage_errors_are_one_line_and_exit_2(args: list[str], env: dict[str, str], message: str) -> None:
-    result = wirehouse(*args, env=env)
+def test_usage_errors_are_one_line_and_exit_2(
+    args: list[str],
+    env: dict[str, str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = wirehouse(args, monkeypatch, capsys, env)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_run_then_sql_through_the_cli(source: Path, warehouse_dir: Path) -> None:
+def test_run_then_sql_through_the_cli(
+    source: Path, warehouse_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     shutil.copy(SEED_ARTICLE, source / SEED_ARTICLE.name)
     runner = CliRunner()
     options = ["--source", str(source), "--warehouse", str(warehouse_dir), "--min-age", "0", "--workers", "1"]
@@ -71,7 +83,7 @@ def test_run_then_sql_through_the_cli(source: Path, warehouse_dir: Path) -> None
     assert counted.exit_code == 0, counted.output
     assert counted.output.split() == ["n", "1"]
 
-    bad_sql = wirehouse("sql", "SELEC 1", "--warehouse", str(warehouse_dir))
+    bad_sql = wirehouse(["sql", "SELEC 1", "--warehouse", str(warehouse_dir)], monkeypatch, capsys)
     assert bad_sql.returncode == 2 and "syntax error" in bad_sql.stderr
 
     status = runner.invoke(app, ["status", "--warehouse", str(warehouse_dir)])

@@ -1,7 +1,10 @@
-"""Exit codes of the installed ``wirehouse`` console script, run as a user runs it, in a child process.
+"""Exit codes of the ``wirehouse`` command: 0 done (quarantined files included), 1 failed, 2 usage; a failure is
+one line on stderr, never a traceback.
 
-0 done (quarantined files included), 1 failed, 2 usage; a failure is one line on stderr, never a traceback.
-Runs use the session's Prefect test server (``PREFECT_API_URL``), so no child starts a temporary one.
+Runs, readers and failures run the installed console script as a user runs it, in a child process; usage errors
+(which fail before any flow starts) run in this process through :func:`flows.cli.invoke`, the function the console
+script calls, and one of them through the console script too. Runs use the session's Prefect test server
+(``PREFECT_API_URL``), so no child starts a temporary one.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 from filelock import FileLock
 from prefect.settings import PREFECT_API_URL
 
+from flows.cli import invoke
 from tasks.settings import Settings
 from tests.conftest import ROOT, SEED_ARTICLE
 
@@ -41,6 +45,24 @@ def wirehouse(*args: str, env: dict[str, str] | None = None, timeout: float = 24
     )
     child.update(env or {})
     return subprocess.run([str(WIREHOUSE), *args], capture_output=True, text=True, cwd=ROOT, env=child, timeout=timeout)
+
+
+def wirehouse_here(
+    args: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``wirehouse ARGS`` in this process, with the environment :func:`wirehouse` gives a child: for usage errors."""
+    for name in [k for k in os.environ if k.startswith("WIREHOUSE_")]:
+        monkeypatch.delenv(name)
+    for name, value in {"WIREHOUSE_MIN_AGE_SECONDS": "0", "WIREHOUSE_WORKERS": "2", **(env or {})}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(ROOT)
+    capsys.readouterr()
+    code = invoke(args)
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["wirehouse", *args], code, out, err)
 
 
 def assert_fails(ran: subprocess.CompletedProcess[str], code: int, *needles: str, logs: bool = False) -> str:
@@ -109,8 +131,18 @@ def warehouse(good_and_bad: Path, tmp_path_factory: pytest.TempPathFactory, pref
         (["status"], {"WIREHOUSE_CATALOG": "sqlite:"}, "the catalog needs a path"),
     ],
 )
-def test_usage_errors_exit_2_with_one_line(args: list[str], env: dict[str, str], message: str) -> None:
-    assert_fails(wirehouse(*args, env=env), 2, message)
+def test_usage_errors_exit_2_with_one_line(
+    args: list[str],
+    env: dict[str, str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert_fails(wirehouse_here(args, monkeypatch, capsys, env), 2, message)
+
+
+def test_the_console_script_exits_2_on_a_usage_error() -> None:
+    assert_fails(wirehouse("run", "--source", "/definitely/not/here"), 2, "source folder not found")
 
 
 # -- exit code 0: a run that quarantines files completed -------------------------------------------------------------
@@ -126,16 +158,23 @@ def test_a_run_that_quarantines_a_file_exits_0_and_the_readers_work(warehouse: P
     assert report.returncode == 0 and (warehouse.parent / "r.html").is_file(), report.stderr
 
 
-def test_report_into_a_missing_folder_is_a_usage_error(warehouse: Path) -> None:
-    ran = wirehouse("report", "--warehouse", str(warehouse), "--output", str(warehouse / "nope" / "r.html"))
-    assert_fails(ran, 2, "--output")
+def test_report_into_a_missing_folder_is_a_usage_error(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["report", "--warehouse", str(warehouse), "--output", str(warehouse / "nope" / "r.html")]
+    assert_fails(wirehouse_here(args, monkeypatch, capsys), 2, "--output")
 
 
-def test_sql_that_writes_or_reads_outside_is_a_usage_error(warehouse: Path) -> None:
+def test_sql_that_writes_or_reads_outside_is_a_usage_error(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     copy = f"COPY files TO '{warehouse}/data/current/batch=x/files.parquet'"
-    assert_fails(wirehouse("sql", copy, "--warehouse", str(warehouse)), 2, "COPY is refused")
+    assert_fails(
+        wirehouse_here(["sql", copy, "--warehouse", str(warehouse)], monkeypatch, capsys), 2, "COPY is refused"
+    )
     outside = "SELECT * FROM read_text('/etc/hostname')"
-    assert_fails(wirehouse("sql", outside, "--warehouse", str(warehouse)), 2, "read_text is not allowed")
+    ran = wirehouse_here(["sql", outside, "--warehouse", str(warehouse)], monkeypatch, capsys)
+    assert_fails(ran, 2, "read_text is not allowed")
 
 
 # -- exit code 1: failed ---------------------------------------------------------------------------------------------
