@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from tasks.parse.instants import parse_instant
+
 WORDS_PER_MINUTE = 230  # adult silent reading of non-fiction
 _CJK_CHARS_PER_MINUTE = 500
 
@@ -265,18 +267,6 @@ def dateline_place(text: str, *, title: str | None = None) -> str | None:
 # --- Publication date: the day the source states, and the instant when it states a time and zone ---
 
 _ISO_DAY = re.compile(r"^\s*((?:19|20)\d\d)-?([01]\d)-?([0-3]\d)(?![\d])")
-_ZONE_WITHOUT_COLON = re.compile(r"([+-]\d\d)(\d\d)$")
-
-
-def parse_instant(value: str) -> datetime | None:
-    """An ISO 8601 timestamp with a time and a zone ("2021-11-01T10:52:50+0100", "…Z") in UTC; None without
-    either: a time without its zone is no instant."""
-    value = _ZONE_WITHOUT_COLON.sub(r"\1:\2", value.strip().replace(" ", "T", 1))
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if "T" in value and moment.tzinfo is not None else None
 
 
 def read_published(value: str, instant: str | None = None) -> tuple[date | None, datetime | None]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from tasks.enrich.metadata import parse_instant
+from tasks.parse.instants import parse_instant
 
 # Where a value was found; the ``*_source`` columns take only these (expectations/articles.json checks it).
 SOURCES = (

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tasks.models import Document, Reason, Rejection
-from tasks.parse import documents as parse
+from tasks.parse import html_pages, json_documents, markdown
 from tasks.parse.decode import Decoded, _utf8_repairing_cp1252, decode_bytes, normalise_text
 from tasks.parse.documents import Parsed, gunzip, parse_file
 
@@ -260,19 +260,19 @@ _OLD_TAG = re.compile(r"<[^>]+>")
 @given(line=st.text(alphabet=" \t\u00a0#ab", max_size=16))
 def test_heading_scanner_matches_the_regex(line: str) -> None:
     old = _OLD_HEADING.match(line)
-    assert parse._md_heading(line) == (old.group(1) if old else None)
+    assert markdown._md_heading(line) == (old.group(1) if old else None)
 
 
 @settings(max_examples=500, deadline=None)
 @given(line=st.text(alphabet="![]()a ", max_size=20))
 def test_link_scanner_matches_the_regex(line: str) -> None:
-    assert parse._strip_links(line) == _OLD_LINK.sub(r"\1", line)
+    assert markdown._strip_links(line) == _OLD_LINK.sub(r"\1", line)
 
 
 @settings(max_examples=500, deadline=None)
 @given(line=st.text(alphabet="*_`a \t", max_size=18))
 def test_emphasis_scanner_matches_the_regex(line: str) -> None:
-    assert parse._strip_emphasis(line) == _OLD_EMPHASIS.sub(r"\2", line)
+    assert markdown._strip_emphasis(line) == _OLD_EMPHASIS.sub(r"\2", line)
 
 
 HEADING = "Budget" + " " * 3_000 + "approved"
@@ -329,15 +329,17 @@ _MARKUP_TOKENS = st.sampled_from(
 @given(tokens=st.lists(_MARKUP_TOKENS, max_size=25))
 def test_element_scanner_matches_the_regexes(tokens: list[str]) -> None:
     markup = "".join(tokens)
-    assert list(parse._elements(markup, parse._H1_OPEN, parse._H1_CLOSE)) == _OLD_H1.findall(markup)
+    assert list(html_pages._elements(markup, html_pages._H1_OPEN, html_pages._H1_CLOSE)) == _OLD_H1.findall(markup)
     old = _OLD_PAGE_TITLE.search(markup)
-    assert next(parse._elements(markup, parse._TITLE_OPEN, parse._TITLE_CLOSE), None) == (old.group(1) if old else None)
+    assert next(html_pages._elements(markup, html_pages._TITLE_OPEN, html_pages._TITLE_CLOSE), None) == (
+        old.group(1) if old else None
+    )
 
 
 @settings(max_examples=300, deadline=None)
 @given(markup=st.text(alphabet="<>a/", max_size=20))
 def test_tag_stripping_matches_the_regex(markup: str) -> None:
-    assert parse._strip_tags(markup, "|") == _OLD_TAG.sub("|", markup)
+    assert html_pages._strip_tags(markup, "|") == _OLD_TAG.sub("|", markup)
 
 
 def test_many_unclosed_title_and_h1_openers_keep_the_real_ones() -> None:
@@ -370,7 +372,7 @@ def test_a_menu_only_page_with_unclosed_navs_has_no_body() -> None:
     ],
 )
 def test_stripped_text_drops_chrome_to_its_end_tag_or_the_end(markup: str, text: str) -> None:
-    assert "".join(parse._stripped_text(markup).split("\n")) == text
+    assert "".join(html_pages._stripped_text(markup).split("\n")) == text
 
 
 def _drop_tree_text(markup: str) -> str:
@@ -395,7 +397,9 @@ def _drop_tree_text(markup: str) -> str:
 )
 def test_chrome_removal_keeps_the_same_visible_text(markup: str) -> None:
     lines = (" ".join(line.split()) for line in _drop_tree_text(markup).split("\n"))
-    assert parse._visible_text(markup, parse._html_tree(markup)) == normalise_text("\n".join(filter(None, lines)))
+    assert html_pages._visible_text(markup, html_pages._html_tree(markup)) == normalise_text(
+        "\n".join(filter(None, lines))
+    )
 
 
 def _raise(error: BaseException) -> Any:
@@ -503,7 +507,7 @@ def _nested(depth: int) -> Any:
     ],
 )
 def test_odd_json_shapes_are_a_document_or_a_rejection(obj: Any) -> None:
-    result = parse._json_document(obj, 0)
+    result = json_documents._json_document(obj, 0)
     assert isinstance(result, Document | Rejection)
     if isinstance(result, Document):
         assert result.text.strip() and all(isinstance(v, str) for v in result.fields.values())
