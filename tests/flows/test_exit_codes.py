@@ -1,5 +1,5 @@
-"""Exit codes of the ``wirehouse`` command: 0 done (quarantined files included), 1 failed, 2 usage; a failure is
-one line on stderr, never a traceback.
+"""Exit codes of the ``wirehouse`` command: 0 done (quarantined files included), 1 failed, 2 usage, 130
+interrupted; a failure is one line on stderr, never a traceback.
 
 Runs, readers and failures run the installed console script as a user runs it, in a child process; usage errors
 (which fail before any flow starts) run in this process through :func:`flows.cli.invoke`, the function the console
@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +26,7 @@ from filelock import FileLock
 from prefect.settings import PREFECT_API_URL
 
 from flows.cli import invoke
+from tasks.offline import OFFLINE_ENV
 from tasks.settings import Settings
 from tests.conftest import ROOT, SEED_ARTICLE
 
@@ -32,19 +35,24 @@ PREFECT_LOG_RECORD = re.compile(r"\d\d:\d\d:\d\d\.\d{3} \| ")  # a run's progres
 ERROR_PREFIXES = ("wirehouse: error:", "run failed:")
 
 
-def wirehouse(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """``.venv/bin/wirehouse ARGS`` with only the WIREHOUSE_ variables given here, against the test API server."""
+def child_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment with only the WIREHOUSE_ variables given here, against the test API server."""
     child = {k: v for k, v in os.environ.items() if not k.startswith("WIREHOUSE_")}
+    child.update(OFFLINE_ENV)
     child.update(
         PREFECT_API_URL=str(PREFECT_API_URL.value()),
-        DO_NOT_TRACK="1",
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        GX_ANALYTICS_ENABLED="false",
         WIREHOUSE_MIN_AGE_SECONDS="0",
         WIREHOUSE_WORKERS="2",
     )
     child.update(env or {})
-    return subprocess.run([str(WIREHOUSE), *args], capture_output=True, text=True, cwd=ROOT, env=child, timeout=timeout)
+    return child
+
+
+def wirehouse(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``.venv/bin/wirehouse ARGS`` in a child process (:func:`child_env`)."""
+    return subprocess.run(
+        [str(WIREHOUSE), *args], capture_output=True, text=True, cwd=ROOT, env=child_env(env), timeout=timeout
+    )
 
 
 def wirehouse_here(
@@ -280,3 +288,25 @@ def test_serve_fails_in_one_line_when_the_prefect_api_is_unreachable(tmp_path: P
         timeout=120,
     )
     assert_fails(ran, 1, f"Prefect API at {url}", "ConnectError")
+
+
+# -- exit code 130: interrupted ----------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "source").mkdir()
+    args = ["watch", "--source", str(tmp_path / "source"), "--warehouse", str(tmp_path / "warehouse")]
+    child = subprocess.Popen(
+        [str(WIREHOUSE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=child_env()
+    )
+    try:
+        assert child.stdout is not None
+        assert select.select([child.stdout], [], [], 120)[0], "watch did not start"
+        assert "watching" in child.stdout.readline()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 130, err[-3000:]
+    assert "Traceback" not in out + err, err[-3000:]
+    assert len(err.strip().splitlines()) <= 1, err[-3000:]  # nothing, or invoke's "aborted"
