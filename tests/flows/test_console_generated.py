@@ -38,12 +38,12 @@ from tests.flows.test_sql_readonly import snapshot
 from tests.store import conftest as servers
 from tests.store.conftest import S3, Wirehouse
 
-# The servers' fixtures (PostgreSQL, moto's S3, the Prefect API children report to), shared with tests/store.
-bucket, catalog, postgres, prefect_api, s3, wirehouse = (
+# The servers' fixtures (PostgreSQL, moto's S3, the console script against them), shared with tests/store; the
+# Prefect API children report to is tests/conftest.py's.
+bucket, catalog, postgres, s3, wirehouse = (
     servers.bucket,
     servers.catalog,
     servers.postgres,
-    servers.prefect_api,
     servers.s3,
     servers.wirehouse,
 )
