@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 from prefect.utilities.annotations import quote
@@ -23,10 +24,32 @@ Finished = TypeVar("Finished")
 CHUNK_FILES = 64
 
 
+EnrichmentPool = IsolatingPool[EnrichJob, EnrichOutput]
+# The pool a caller keeps warm across the runs it makes in this process (``kept_warm``); None: each run starts its own.
+_WARM_POOL: ContextVar[EnrichmentPool | None] = ContextVar("wirehouse_warm_pool", default=None)
+
+
+def enrichment_pool(workers: int, file_timeout: float) -> EnrichmentPool:
+    """Worker processes, each warmed once (imports, langdetect's profiles), every file under ``file_timeout``."""
+    return EnrichmentPool(workers, file_timeout, initializer=warm_worker)
+
+
+@contextmanager
+def kept_warm(pool: EnrichmentPool) -> Iterator[EnrichmentPool]:
+    """Runs started inside this block enrich on ``pool`` where it serves them (``IsolatingPool.serves``), so a
+    process that runs the flow again and again (``wirehouse watch``, a test session) starts its workers once."""
+    token = _WARM_POOL.set(pool)
+    try:
+        yield pool
+    finally:
+        _WARM_POOL.reset(token)
+
+
 @contextmanager
 def enrichment_map(workers: int, runner: str = "local", *, file_timeout: float = 30.0) -> Iterator[MapFn]:
-    """Where enrichment runs: worker processes started once per run (langdetect loads once per worker), each
-    file under a time budget and isolated from the others (``tasks.enrich.pool``), or the flow's Dask task runner.
+    """Where enrichment runs: worker processes (langdetect loads once per worker), each file under a time budget
+    and isolated from the others (``tasks.enrich.pool``), or the flow's Dask task runner. The workers are the
+    caller's warm pool when it serves this run (``kept_warm``), else started for the run and stopped after it.
 
     Either way the work starts when ``map_fn`` is called and its results are consumed later, so the
     flow can hand batch n+1 to the workers before it validates and lands batch n.
@@ -40,13 +63,23 @@ def enrichment_map(workers: int, runner: str = "local", *, file_timeout: float =
 
         yield submitted
         return
-    with IsolatingPool[EnrichJob, EnrichOutput](workers, file_timeout, initializer=warm_worker) as pool:
+    warm = _WARM_POOL.get()
+    if warm is not None and warm.serves(workers, file_timeout):
+        try:
+            yield _pooled(warm, workers)
+        finally:
+            warm.cancel_unfinished()
+        return
+    with enrichment_pool(workers, file_timeout) as pool:
+        yield _pooled(pool, workers)
 
-        def pooled(fn: Callable[[Any], Any], items: list[Any]) -> Iterable[Any]:
-            size = max(1, min(CHUNK_FILES, len(items) // (workers * 8)))
-            return pool.map_chunks(fn, chunked(items, size), failed_output)
 
-        yield pooled
+def _pooled(pool: EnrichmentPool, workers: int) -> MapFn:
+    def pooled(fn: Callable[[Any], Any], items: list[Any]) -> Iterable[Any]:
+        size = max(1, min(CHUNK_FILES, len(items) // (workers * 8)))
+        return pool.map_chunks(fn, chunked(items, size), failed_output)
+
+    return pooled
 
 
 def _dask_outputs(fn: Callable[[Any], Any], chunks: list[list[Any]], futures: list[Any]) -> Iterator[Any]:

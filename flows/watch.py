@@ -43,35 +43,38 @@ def watch_and_ingest(
     from watchfiles import watch
 
     from flows.ingest_articles import run_ingest
+    from flows.runners import enrichment_pool, kept_warm
 
     source = local_path(settings.source)
     stop = stop_event or threading.Event()
     runs = 0
-    while not stop.is_set():
-        if not source.is_dir():
-            log.warning("watch: source folder not found: %s; skipped, waiting for it to appear", source)
-            stop.wait(poll_seconds)
-            continue
-        try:
-            for changes in watch(source, debounce=debounce_ms, step=200, stop_event=stop, recursive=True):
-                paths = relevant(changes)
-                if not paths:
-                    continue
-                log.info("watch: %d changed path(s), starting a run", len(paths))
-                try:
-                    summary = run_ingest(settings)
-                except Exception as error:  # the flow run is marked Failed in Prefect; the next burst tries again
-                    if on_failure is not None:
-                        on_failure(error)
-                    continue
-                runs += 1
-                if on_run is not None:
-                    on_run(summary)
-                if max_runs is not None and runs >= max_runs:
-                    return runs
-        except FileNotFoundError:  # the folder went away while watched: wait for it again
-            continue
-        if not source.is_dir():
-            continue
-        break
-    return runs
+    # One warm pool for every run the watch makes: its workers start once, not once per burst.
+    with enrichment_pool(settings.workers, settings.file_timeout_seconds) as pool, kept_warm(pool):
+        while not stop.is_set():
+            if not source.is_dir():
+                log.warning("watch: source folder not found: %s; skipped, waiting for it to appear", source)
+                stop.wait(poll_seconds)
+                continue
+            try:
+                for changes in watch(source, debounce=debounce_ms, step=200, stop_event=stop, recursive=True):
+                    paths = relevant(changes)
+                    if not paths:
+                        continue
+                    log.info("watch: %d changed path(s), starting a run", len(paths))
+                    try:
+                        summary = run_ingest(settings)
+                    except Exception as error:  # the flow run is marked Failed in Prefect; the next burst tries again
+                        if on_failure is not None:
+                            on_failure(error)
+                        continue
+                    runs += 1
+                    if on_run is not None:
+                        on_run(summary)
+                    if max_runs is not None and runs >= max_runs:
+                        return runs
+            except FileNotFoundError:  # the folder went away while watched: wait for it again
+                continue
+            if not source.is_dir():
+                continue
+            break
+        return runs

@@ -10,7 +10,8 @@ land. pebble does the process management: a timed-out task's worker is terminate
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -40,6 +41,18 @@ def _failure_of(error: BaseException, budget: float) -> Failure:
     return Failure(Reason.ENRICH_ERROR, f"enrichment raised {type(error).__name__}: {error}"[:2000])
 
 
+def _start_worker(environment: dict[str, str], initializer: Callable[[], None] | None) -> None:
+    """Every worker, a replacement spawned later included, runs in the environment its pool was created in."""
+    os.environ.clear()
+    os.environ.update(environment)
+    if initializer is not None:
+        initializer()
+
+
+def _ours(environment: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environment.items() if name.startswith("WIREHOUSE_")}
+
+
 @dataclass
 class IsolatingPool(Generic[J, R]):
     """``workers`` spawned processes (fork is unsafe under Prefect's threads), each warmed by ``initializer``."""
@@ -48,11 +61,35 @@ class IsolatingPool(Generic[J, R]):
     file_timeout: float
     initializer: Callable[[], None] | None = None
     _pool: ProcessPool = field(init=False, repr=False)
+    _environment: dict[str, str] = field(init=False, repr=False)  # what every spawned worker inherits
+    _scheduled: list[ProcessFuture[object]] = field(init=False, repr=False, default_factory=list)
 
     def __post_init__(self) -> None:
+        self._environment = dict(os.environ)
         self._pool = ProcessPool(
-            max_workers=self.workers, initializer=self.initializer, context=multiprocessing.get_context("spawn")
+            max_workers=self.workers,
+            initializer=_start_worker,
+            initargs=(self._environment, self.initializer),
+            context=multiprocessing.get_context("spawn"),
         )
+
+    def serves(self, workers: int, file_timeout: float) -> bool:
+        """Whether a run asking for ``workers`` and ``file_timeout`` gets what a pool of its own would give: as
+        many workers, the same per-file budget, and workers that see the ``WIREHOUSE_*`` variables it sees now
+        (what the enrichment reads from the environment: the fault switches of the tests)."""
+        return (
+            self._pool.active
+            and self.workers >= workers
+            and self.file_timeout == file_timeout
+            and _ours(self._environment) == _ours(os.environ)
+        )
+
+    def cancel_unfinished(self) -> None:
+        """Cancel what was scheduled and is not done (a run that stopped early): its worker is replaced, so the
+        next run finds every worker free."""
+        for future in self._scheduled:
+            future.cancel()  # type: ignore[no-untyped-call]
+        self._scheduled.clear()
 
     def __enter__(self) -> IsolatingPool[J, R]:
         return self
@@ -70,8 +107,14 @@ class IsolatingPool(Generic[J, R]):
         A chunk's time limit is one file's budget: chunks are small, so one that needs more holds a slow file,
         and retrying its files one by one finds it (a chunk of honest large files costs one retry, no loss).
         """
-        futures = [self._pool.schedule(fn, args=(chunk,), timeout=self.file_timeout) for chunk in chunks]
+        futures = [self._schedule(fn, chunk) for chunk in chunks]
         return self._collect(fn, chunks, futures, on_failure)
+
+    def _schedule(self, fn: ChunkFn[J, R], chunk: list[J]) -> ProcessFuture[list[R]]:
+        future: ProcessFuture[list[R]] = self._pool.schedule(fn, args=(chunk,), timeout=self.file_timeout)
+        self._scheduled[:] = [f for f in self._scheduled if not f.done()]
+        self._scheduled.append(future)  # type: ignore[arg-type]
+        return future
 
     def _collect(
         self, fn: ChunkFn[J, R], chunks: list[list[J]], futures: list[ProcessFuture[list[R]]], on_failure: FailFn[J, R]
@@ -83,7 +126,7 @@ class IsolatingPool(Generic[J, R]):
                 if len(chunk) == 1:
                     yield self._settle(fn, chunk[0], future, on_failure)
                     continue
-                alone = [self._pool.schedule(fn, args=([job],), timeout=self.file_timeout) for job in chunk]
+                alone = [self._schedule(fn, [job]) for job in chunk]
                 for job, single in zip(chunk, alone, strict=True):
                     yield self._settle(fn, job, single, on_failure)
                 continue

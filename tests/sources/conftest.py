@@ -17,8 +17,6 @@ pytest.importorskip("moto.server")
 
 BUCKET = "newsroom"
 
-from tests.flows.conftest import ingest, prefect_server, sql  # noqa: E402,F401  (flow fixtures)
-
 
 @dataclass
 class S3Endpoint:

@@ -21,24 +21,11 @@ from typing import Any
 
 import pytest
 
+from tasks.offline import OFFLINE_ENV
 from tests.conftest import ROOT
 
 WIREHOUSE = ROOT / ".venv" / "bin" / "wirehouse"
 PG_USER = "wirehouse"  # the superuser initdb creates; trust auth on loopback only
-
-
-@pytest.fixture(scope="session")
-def prefect_api() -> Iterator[str]:
-    """One Prefect API for the session (a running one if set, else the test harness): children report to it."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    url = PREFECT_API_URL.value()
-    if url:
-        yield url
-        return
-    with prefect_test_harness(server_startup_timeout=90):
-        yield str(PREFECT_API_URL.value())
 
 
 @dataclass(frozen=True)
@@ -85,11 +72,9 @@ def wirehouse(prefect_api: str) -> Callable[[dict[str, str]], Wirehouse]:
     def make(settings: dict[str, str]) -> Wirehouse:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WIREHOUSE_", "AWS_"))}
         env.update(
+            OFFLINE_ENV,
             PREFECT_API_URL=prefect_api,
             PREFECT_LOGGING_LEVEL="WARNING",
-            DO_NOT_TRACK="1",
-            PREFECT_SERVER_ANALYTICS_ENABLED="false",
-            GX_ANALYTICS_ENABLED="false",
             WIREHOUSE_MIN_AGE_SECONDS="0",
             WIREHOUSE_WORKERS="2",
         )

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tasks.offline import OFFLINE_ENV
 from tests.conftest import ROOT, SEEDS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
@@ -47,13 +48,7 @@ def _free_port() -> int:
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        PREFECT_HOME=str(home),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        DO_NOT_TRACK="1",
-        GX_ANALYTICS_ENABLED="false",
-        **extra,
-    )
+    env.update(OFFLINE_ENV, PREFECT_HOME=str(home), **extra)
     return env
 
 
