@@ -508,6 +508,7 @@ def test_readers_see_the_old_lake_until_the_commit(
     assert _query(warehouse_dir, "SELECT count(*) FROM entities")[0][0] > 20
 
 
+@pytest.mark.deep  # a kill fault run: the crash matrix's kind (tests/reliability) runs in the deep step
 def test_a_reenrich_killed_before_its_commit_leaves_the_lake_unchanged(
     ingest: Callable[..., Any], warehouse_dir: Path
 ) -> None:
