@@ -86,7 +86,7 @@ def million_articles(warehouse: Warehouse, rows: int, *, per_batch: int = 10_000
     ``GROUP BY language`` through the ``articles`` view, compact as ``wirehouse compact`` does (keeping no old
     snapshots), and time it again: batches, data files and the query before and after."""
     now = utc_now()
-    ts = SCHEMAS["articles"].field("ingested_at").type
+    ts = SCHEMAS["article_versions"].field("ingested_at").type
     batches = 0
     with writer(warehouse, Settings().sql, timeout=LOCK_TIMEOUT_S) as session:
         for start in range(0, rows, per_batch):
@@ -103,7 +103,7 @@ def million_articles(warehouse: Warehouse, rows: int, *, per_batch: int = 10_000
                 "language_confidence": pa.array([0.99] * count, pa.float64()),
                 "title": pa.array([f"Article {i}" for i in range(start, start + count)]),
                 "text": pa.array([f"Synthetic article number {i}." for i in range(start, start + count)]),
-                "char_count": pa.array([30] * count, SCHEMAS["articles"].field("char_count").type),
+                "char_count": pa.array([30] * count, SCHEMAS["article_versions"].field("char_count").type),
                 "ingested_at": pa.array([now] * count, ts),
             }
             files = {
@@ -117,7 +117,7 @@ def million_articles(warehouse: Warehouse, rows: int, *, per_batch: int = 10_000
                 "recorded_at": pa.array([now] * count, SCHEMAS["files"].field("recorded_at").type),
             }
             session.commit(
-                {"articles": _full("articles", articles, count), "files": _full("files", files, count)},
+                {"article_versions": _full("article_versions", articles, count), "files": _full("files", files, count)},
                 batch_id=new_batch_id(utc_now()),
             )
             batches += 1

@@ -47,7 +47,7 @@ def record_run_start(session: Writer, settings: Settings, run: RunRecord) -> Run
     _mark_interrupted_runs(Ledger(session.connection, settings.sql), session, run.run_id)
     run = replace(run, snapshot_before=session.snapshot())
     # Batch ids named after the run: a retried commit of a run record is recognised and lands once.
-    session.commit({"runs": _row(run, status=RunStatus.RUNNING)}, batch_id=f"{run.run_id}:started")
+    session.commit({"run_records": _row(run, status=RunStatus.RUNNING)}, batch_id=f"{run.run_id}:started")
     return run
 
 
@@ -66,7 +66,7 @@ def record_run_end(session: Writer, run: RunRecord, summary: RunSummary) -> None
             message=summary.message or None,
             **summary.counts.run_columns(),
         )
-        return session.commit({"runs": row}, batch_id=f"{run.run_id}:ended")
+        return session.commit({"run_records": row}, batch_id=f"{run.run_id}:ended")
 
     retry_transient(write, wait=session.retry_wait)
 
@@ -93,7 +93,7 @@ def _mark_interrupted_runs(ledger: Ledger, session: Writer, run_id: str) -> None
     stale = ledger.stale_runs()
     if stale:
         rows = [{**row, **_how_it_ended(str(row["flow_run_id"])), "recorded_at": utc_now()} for row in stale]
-        session.commit({"runs": table_from_rows("runs", rows)}, batch_id=f"{run_id}:ended-before")
+        session.commit({"run_records": table_from_rows("run_records", rows)}, batch_id=f"{run_id}:ended-before")
         get_run_logger().warning("recorded how %d interrupted run(s) ended", len(stale))
 
 

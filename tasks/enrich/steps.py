@@ -195,11 +195,6 @@ def entity_columns(found: list[Entity]) -> dict[str, Any]:
     }
 
 
-def stored_entities(rows: list[dict[str, Any]]) -> list[Entity]:
-    """The ``entities`` column's structs back as Entity values (re-enriching quotes alone)."""
-    return [Entity(**row) for row in rows]
-
-
 def quote_columns(text: str, found: list[Entity]) -> dict[str, Any]:
     return {
         "quotes": [

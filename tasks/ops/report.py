@@ -20,7 +20,6 @@ from tasks.store.lake import Warehouse, query
 
 PALETTE = ("#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477", "#66aa00", "#b82e2e", "#316395")
 RUNS_SHOWN = 40
-_COUNTRY_COLUMNS = ("countries", "country")
 
 
 @dataclass(slots=True)
@@ -30,17 +29,13 @@ class ReportData:
     languages: list[tuple[str, int]]
     quarantine: dict[str, dict[str, int]]  # flow_run_id → reason_code → rows
     validations: dict[str, dict[str, tuple[int, int]]]  # flow_run_id → suite → (evaluated, failed)
-    entities: list[tuple[str, int]] | None = None  # None: the warehouse has no entities view
-    countries: list[tuple[str, int]] | None = None  # None: articles has no countries column
+    entities: list[tuple[str, int]]  # most mentioned, with their mentions
+    countries: list[tuple[str, int]]  # articles per country
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def _sql(sql_dir: Path, name: str) -> str:
     return (sql_dir / f"report_{name}.sql").read_text(encoding="utf-8")
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _rows(connection: duckdb.DuckDBPyConnection, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -50,7 +45,7 @@ def _rows(connection: duckdb.DuckDBPyConnection, statement: str, params: Sequenc
 
 
 def collect(warehouse: Warehouse, sql_dir: Path) -> ReportData:
-    """Run the report queries; optional charts only when their view or column exists."""
+    """Run the report queries (the writer's schema evolution gives every warehouse the columns they read)."""
     with query(warehouse) as connection:
         totals = _rows(connection, _sql(sql_dir, "totals"))[0]
         runs = _rows(connection, _sql(sql_dir, "runs"), [RUNS_SHOWN])
@@ -61,40 +56,17 @@ def collect(warehouse: Warehouse, sql_dir: Path) -> ReportData:
         validations: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
         for r in _rows(connection, _sql(sql_dir, "validations")):
             validations[r["flow_run_id"]][r["suite"]] = (int(r["evaluated_rows"]), int(r["failed_rows"]))
-        data = ReportData(
-            {k: int(v or 0) for k, v in totals.items()}, runs, languages, dict(quarantine), dict(validations)
-        )
-        _optional(connection, sql_dir, data)
-    return data
-
-
-def _optional(connection: duckdb.DuckDBPyConnection, sql_dir: Path, data: ReportData) -> None:
-    """Entities and countries, only where the warehouse has them (an older warehouse may lack the columns)."""
-    columns: dict[str, str] = {}
-    try:
-        views = {r[0] for r in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-        columns = _columns(connection, "articles")
-        if "entities" in views and {"name", "kind", "normalised"} <= set(_columns(connection, "entities")):
-            rows = connection.execute(_sql(sql_dir, "entities")).fetchall()
-            data.entities = [(str(e), int(n)) for e, n in rows]
-        elif columns.get("entities", "").startswith("STRUCT(") and "name" in columns["entities"]:
-            rows = connection.execute(_sql(sql_dir, "article_entities")).fetchall()
-            data.entities = [(str(e), int(n)) for e, n in rows]
-    except duckdb.Error:
-        data.entities = None
-    try:
-        country = next((c for c in _COUNTRY_COLUMNS if c in columns), None)
-        if country:
-            expression = _ident(country) if columns[country].endswith("[]") else f"[{_ident(country)}]"
-            rows = connection.execute(_sql(sql_dir, "countries").replace("{countries}", expression)).fetchall()
-            data.countries = [(str(c), int(n)) for c, n in rows]
-    except duckdb.Error:
-        data.countries = None
-
-
-def _columns(connection: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
-    result = connection.execute(f"DESCRIBE {_ident(relation)}").fetchall()
-    return {str(row[0]): str(row[1]) for row in result}
+        entities = [(str(e), int(n)) for e, n in connection.execute(_sql(sql_dir, "entities")).fetchall()]
+        countries = [(str(c), int(n)) for c, n in connection.execute(_sql(sql_dir, "countries")).fetchall()]
+    return ReportData(
+        {k: int(v or 0) for k, v in totals.items()},
+        runs,
+        languages,
+        dict(quarantine),
+        dict(validations),
+        entities,
+        countries,
+    )
 
 
 # --- drawing -------------------------------------------------------------------------------------------------
@@ -244,11 +216,9 @@ def render(data: ReportData, *, title: str = "wirehouse report") -> str:
         ("Languages", horizontal_bars(data.languages, title="articles per language"), "Current articles by language."),
         ("Quarantine reasons over time", quarantine_chart, "Quarantined files and rows per run, by reason_code."),
         ("Validation success rate", validation_chart, "Share of rows passing each Great Expectations suite, per run."),
+        ("Top entities", horizontal_bars(data.entities, title="top entities"), "Most mentioned."),
+        ("Countries", horizontal_bars(data.countries, title="countries"), "Articles per country."),
     ]
-    if data.entities is not None:
-        sections.append(("Top entities", horizontal_bars(data.entities, title="top entities"), "Most mentioned."))
-    if data.countries is not None:
-        sections.append(("Countries", horizontal_bars(data.countries, title="countries"), "Articles per country."))
     cards = "".join(
         f'<div class="card"><b>{value:,}</b><span>{_e(name.replace("_", " "))}</span></div>'
         for name, value in data.totals.items()

@@ -95,7 +95,7 @@ def _elements(markup: str, opening: re.Pattern[str], closing: re.Pattern[str]) -
     r"""Inner markup of each element, as ``findall`` of ``<name\b[^>]*>(.*?)</name\s*>`` (re.S) finds it.
 
     Linear: once an opening tag has no ``>`` or no end tag after it, no later one has either, where the
-    regex tried each of many unclosed openers to the end of the markup.
+    regex tries each of many unclosed openers to the end of the markup.
     """
     pos = 0
     while (start := opening.search(markup, pos)) is not None:

@@ -28,9 +28,8 @@ def markdown_document(text: str) -> Document | Rejection:
     return Document(plain, 0, title=title, fields={"title_source": "text"} if title else {})
 
 
-# The Markdown helpers below each do what one regex did, in linear time; the regex is in the docstring.
-# As regexes they backtracked: a heading with a long run of spaces inside was cubic (5,000 spaces: 6 min),
-# unclosed links and emphasis quadratic.
+# Each helper below does what the regex in its docstring does, in linear time: as regexes they backtrack (a heading
+# with a long run of spaces inside is cubic: 5,000 spaces take 6 min; unclosed links and emphasis quadratic).
 _MD_HEADING_START = re.compile(r"\s{0,3}#{1,6}\s")
 _EMPHASIS_MARK = re.compile(r"[*_`]")
 _EMPHASIS_CLOSERS = {mark: re.compile(rf"(?<=\S)(?={re.escape(mark)})") for mark in ("**", "__", "*", "_", "`")}

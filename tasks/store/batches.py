@@ -47,7 +47,6 @@ class PreparedBatch:
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     originals: dict[str, bytes] = field(default_factory=dict)  # source_path → bytes to keep
     contents: list[dict[str, Any]] = field(default_factory=list)  # content_articles: articles held, landed elsewhere
-    duplicate_articles: int = 0
 
 
 def ledger_row(
@@ -257,7 +256,6 @@ def collect_batch(started: StartedBatch, info: RunInfo, ledger: Ledger) -> Prepa
     seen: set[str] = set()
     for file_row, article in candidates:
         if article["article_id"] in elsewhere or article["article_id"] in seen:
-            batch.duplicate_articles += 1
             file_row.setdefault("article_id", article["article_id"])
             batch.contents.append(  # these bytes hold it too: `articles` keeps it while they are present
                 {

@@ -33,7 +33,7 @@ def validate_batch(batch: PreparedBatch, validator: Validator, flow_run_id: str)
     crash_point("validate")
     now = utc_now()
     results: list[SuiteResult] = []
-    articles = table_from_rows("articles", batch.articles)
+    articles = table_from_rows("article_versions", batch.articles)
     if articles.num_rows:
         result = validator.validate("articles", articles)
         results.append(result)
@@ -119,12 +119,12 @@ def land_batch(validated: ValidatedBatch, session: Writer) -> BatchOutcome:
     kept: dict[str, str] = {path: session.warehouse.keep_original(data) for path, data in batch.originals.items()}
     for row in batch.quarantine:
         row["kept_as"] = kept.get(row["source_path"])
-    articles = table_from_rows("articles", batch.articles)
+    articles = table_from_rows("article_versions", batch.articles)
     if articles.num_rows:
         articles = articles.sort_by([("language", "ascending"), ("source_path", "ascending")])
     tables = {
         "files": table_from_rows("files", batch.files),
-        "articles": articles,
+        "article_versions": articles,
         "content_articles": table_from_rows("content_articles", batch.contents),
         "quarantine": table_from_rows("quarantine", batch.quarantine),
         "validations": table_from_rows("validations", validated.validations),
@@ -174,9 +174,9 @@ def deletion_rows(deleted: pa.Table, flow_run_id: str, batch_id: str) -> list[di
 
 
 def run_row(flow_run_id: str, **values: Any) -> pa.Table:
-    row = dict.fromkeys(SCHEMAS["runs"].names)
+    row = dict.fromkeys(SCHEMAS["run_records"].names)
     row.update(flow_run_id=flow_run_id, recorded_at=utc_now(), **values)
-    return table_from_rows("runs", [row])
+    return table_from_rows("run_records", [row])
 
 
 def requeue_files(session: Writer, sql_dir: Path, reason: Reason, path_glob: str | None) -> list[str]:

@@ -72,9 +72,6 @@ class Ledger:
         finally:
             cursor.close()
 
-    def close(self) -> None:
-        """Nothing to release: the connection belongs to the writer session."""
-
     def changes(self, found: Iterable[Found], *, now_ns: int, min_age_ns: int) -> Changes:
         """What discovery found that the ledger does not hold yet, and what it holds that is gone.
 

@@ -149,7 +149,7 @@ class _Rebuild:
                 self.drop(stored, output)
         if not rows:
             return 0
-        result = self.validator.validate("articles", table_from_rows("articles", [row for _, row in rows]))
+        result = self.validator.validate("articles", table_from_rows("article_versions", [row for _, row in rows]))
         if result.broken:
             problems = "; ".join(result.errors + result.table_failures)
             raise ReenrichRefused(f"the articles suite cannot judge the re-enriched rows ({problems}): nothing changed")
@@ -159,7 +159,7 @@ class _Rebuild:
         for position, rejection in rejected.items():
             self.drop(rows[position][0], rejection)
             positioned.append(rows[position][1] | {"file_index": index, "file_row": -1})
-        schema = SCHEMAS["articles"].append(pa.field(*_POSITION[0])).append(pa.field(*_POSITION[1]))
+        schema = SCHEMAS["article_versions"].append(pa.field(*_POSITION[0])).append(pa.field(*_POSITION[1]))
         self.scratch.from_arrow(pa.Table.from_pylist(positioned, schema=schema)).insert_into("recomputed")
         return len(landing)
 
@@ -229,7 +229,7 @@ class _Rebuild:
         """Every stored article replaced by its recomputed row, and what the dropped ones change, on ``cursor``
         (inside the session's transaction). Returns how many ledger rows were settled."""
         rows = self.scratch.execute(self.sql("reenrich_scratch_rows"), {"relinked": relinked})
-        replace_rows(cursor, "articles", rows.to_arrow_reader(CHUNK_ROWS * 16))  # every row read: each replaced
+        replace_rows(cursor, "article_versions", rows.to_arrow_reader(CHUNK_ROWS * 16))  # every row read: each replaced
         gone = [
             {"content_sha256": d.quarantine["content_sha256"], "article_id": d.article_id}
             | {"record_index": d.record_index, "batch_id": d.key[2]}
@@ -305,7 +305,7 @@ def reenrich(
         config: dict[str, Any] = {"temp_directory": folder, "memory_limit": "512MB"}  # it spills to disk
         scratch = duckdb.connect(str(Path(folder) / "reenrich.duckdb"), config=config)
         try:
-            schema = SCHEMAS["articles"].append(pa.field(*_POSITION[0])).append(pa.field(*_POSITION[1]))
+            schema = SCHEMAS["article_versions"].append(pa.field(*_POSITION[0])).append(pa.field(*_POSITION[1]))
             for name, empty in (("recomputed", schema), ("links", _LINKS), ("articles", _LANDED)):
                 scratch.from_arrow(empty.empty_table()).create(name)
             rebuild = _Rebuild(session, sql_dir, components, now, validator, scratch)

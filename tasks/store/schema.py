@@ -38,8 +38,10 @@ _AMOUNT = pa.struct(
     [("text", pa.string()), ("value", pa.float64()), ("unit", pa.string()), ("start", pa.int32()), ("end", pa.int32())]
 )
 
+# Keyed by the lake table's name. ``article_versions`` and ``run_records`` keep the raw history; the ``articles``
+# and ``runs`` views read them (warehouse/sql/views.sql).
 SCHEMAS: dict[str, pa.Schema] = {
-    "articles": pa.schema(
+    "article_versions": pa.schema(
         [
             ("article_id", pa.string()),
             ("source_path", pa.string()),
@@ -156,7 +158,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("validated_at", _TS),
         ]
     ),
-    "runs": pa.schema(
+    "run_records": pa.schema(
         [
             ("flow_run_id", pa.string()),
             ("flow_run_name", pa.string()),
@@ -182,17 +184,6 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-# Each schema's table in the lake. The raw history of articles and run records is kept under these names;
-# `articles` and `runs` are views over them (warehouse/sql/views.sql).
-TABLES = {
-    "articles": "article_versions",
-    "files": "files",
-    "content_articles": "content_articles",
-    "quarantine": "quarantine",
-    "validations": "validations",
-    "runs": "run_records",
-}
-
-
 def table_from_rows(name: str, rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows for the lake table ``name``, typed by its schema (a missing key reads as NULL)."""
     return pa.Table.from_pylist(rows, schema=SCHEMAS[name])

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from tasks.faults import crash_point
 from tasks.store.lake import LAKE, Warehouse, sql_literal, with_password
-from tasks.store.schema import SCHEMAS, TABLES
+from tasks.store.schema import SCHEMAS
 
 T = TypeVar("T")
 RETRY_WAIT_SECONDS = 30.0  # how long a commit retries a transient error before the run fails with it
@@ -185,8 +185,7 @@ class Writer:
             ).fetchall():
                 columns.setdefault(table, set()).add(column)
             statements = []
-            for name, schema in SCHEMAS.items():
-                table = TABLES[name]
+            for table, schema in SCHEMAS.items():
                 types = _duckdb_types(cursor, schema)
                 if table not in columns:
                     defined = ", ".join(f'"{column}" {kind}' for column, kind in types.items())
@@ -262,17 +261,17 @@ class Writer:
 
 
 def insert_rows(cursor: duckdb.DuckDBPyConnection, name: str, rows: pa.Table | pa.RecordBatchReader) -> None:
-    """Stream ``rows`` into the lake table of schema ``name``, column by name (inside the cursor's transaction)."""
+    """Stream ``rows`` into the lake table ``name``, column by name (inside the cursor's transaction)."""
     cursor.register("incoming", rows)
     try:
-        cursor.execute(f"INSERT INTO {TABLES[name]} BY NAME SELECT * FROM incoming")
+        cursor.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
     finally:
         cursor.unregister("incoming")
 
 
 def replace_rows(cursor: duckdb.DuckDBPyConnection, name: str, rows: pa.Table | pa.RecordBatchReader) -> None:
-    """Every row of the lake table of schema ``name`` replaced by ``rows`` (inside the cursor's transaction)."""
-    cursor.execute(f"DELETE FROM {TABLES[name]}")
+    """Every row of the lake table ``name`` replaced by ``rows`` (inside the cursor's transaction)."""
+    cursor.execute(f"DELETE FROM {name}")
     insert_rows(cursor, name, rows)
 
 

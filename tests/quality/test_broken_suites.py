@@ -162,7 +162,8 @@ def test_totals_keep_the_first_reason_and_count_broken_batches(suites: Path) -> 
 def test_the_shipped_suites_are_not_broken_on_tables_with_the_warehouse_schema() -> None:
     validator = Validator(EXPECTATIONS)
     for table, good in GOOD.items():
-        result = validator.validate(table, table_from_rows(table, [good(n) for n in range(3)]))
+        rows = table_from_rows("article_versions" if table == "articles" else table, [good(n) for n in range(3)])
+        result = validator.validate(table, rows)
         assert result.success and not result.broken, (table, result.errors, result.table_failures)
     assert not any(t.is_broken for t in validator.totals.values())
 

@@ -107,9 +107,9 @@ def test_a_commit_of_a_batch_the_lake_holds_is_a_no_op_returning_its_snapshot(
     with writer(home, SQL, timeout=5) as session:
         first: dict[str, int] = {}
         for n, times in enumerate(repeats):
-            rows = table_from_rows("runs", [{"flow_run_id": f"run-{n}", "status": "running"}])
+            rows = table_from_rows("run_records", [{"flow_run_id": f"run-{n}", "status": "running"}])
             for _ in range(times + 1):
-                snapshot = session.commit({"runs": rows}, batch_id=f"batch-{n}")
+                snapshot = session.commit({"run_records": rows}, batch_id=f"batch-{n}")
                 assert first.setdefault(f"batch-{n}", snapshot) == snapshot
         counts = session.connection.execute(
             "SELECT flow_run_id, count(*) FROM run_records GROUP BY 1 ORDER BY 1"

@@ -34,10 +34,10 @@ def _keywords_with_count(row: dict[str, Any], doc: Document, ref: FileRef) -> di
 
 def _later_enricher() -> list[tuple[Any, str, Any]]:
     """(object, name, value) for every change the later enricher makes to the code."""
-    schema: pa.Schema = schema_module.SCHEMAS["articles"]
+    schema: pa.Schema = schema_module.SCHEMAS["article_versions"]
     steps = tuple((name, _keywords_with_count if name == "keywords" else s) for name, s in steps_module.STEPS)
     return [
-        (schema_module.SCHEMAS, "articles", schema.append(pa.field(COLUMN, pa.int32()))),
+        (schema_module.SCHEMAS, "article_versions", schema.append(pa.field(COLUMN, pa.int32()))),
         (steps_module.COMPONENT_VERSIONS, "keywords", LATER),
         (steps_module.COMPONENT_COLUMNS, "keywords", (*steps_module.COMPONENT_COLUMNS["keywords"], COLUMN)),
         (reenrich_module, "STEPS", steps),

@@ -1,4 +1,4 @@
--- Report: most mentioned entities, from the enrichment's entities view (one row per mention).
+-- Report: most mentioned entities, from the entities view (one row per mention).
 SELECT coalesce(normalised, name) || coalesce(' (' || kind || ')', '') AS entity, count(*) AS mentions
 FROM entities
 WHERE name IS NOT NULL
