@@ -205,7 +205,10 @@ def _copy(landed: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "source", tmp_path / "warehouse"
 
 
-@pytest.mark.parametrize("damage", ["missing", "empty", "garbage", "moved-aside"])
+@pytest.mark.parametrize(
+    "damage",  # "missing" (every writer command refuses) runs in make test; the other damages in the deep step
+    ["missing", *(pytest.param(d, marks=pytest.mark.deep) for d in ("empty", "garbage", "moved-aside"))],
+)
 def test_a_lost_catalog_refuses_to_start_over_and_deletes_nothing(
     landed_lake: tuple[Path, Path], tmp_path: Path, prefect_api: str, damage: str
 ) -> None:
@@ -262,6 +265,7 @@ def test_new_lake_starts_empty_beside_the_old_files_and_never_deletes_them(
     assert old.items() <= now.items()
 
 
+@pytest.mark.deep  # a kill fault run: the deep step (make deep, .ci/run's second step)
 def test_orphan_cleanup_deletes_only_what_the_catalog_knows_it_left(
     landed_lake: tuple[Path, Path], tmp_path: Path, run_child: Callable[..., Child]
 ) -> None:
@@ -345,6 +349,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+@pytest.mark.deep  # a fault run: the deep step (make deep, .ci/run's second step)
 def test_a_full_disk_fails_the_run_with_its_cause_and_the_next_run_says_it_failed(
     tmp_path: Path, small_disk: Path, prefect_api: str
 ) -> None:
