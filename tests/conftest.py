@@ -4,6 +4,8 @@ whole session, and the two ways a test drives the product in this process (``ing
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -99,3 +101,15 @@ def sql(warehouse_dir: Path) -> Callable[..., list[tuple[Any, ...]]]:
         return query(warehouse_dir, statement, *params)
 
     return run
+
+
+def wait_for(condition: Callable[[], bool], what: str, children: list[subprocess.Popen[str]], timeout: float) -> None:
+    """Poll ``condition`` until it holds; fail at once, with its stderr, if a child process exits first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for child in children:
+            if child.poll() is not None:
+                _, err = child.communicate()
+                raise AssertionError(f"{what}: a run exited early (rc={child.returncode}): {err[-3000:]}")
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f}s"
+        time.sleep(0.1)

@@ -26,7 +26,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import StateType
 
 from tasks.store.lake import Warehouse
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 from tests.reliability.conftest import Child, child_env, flow_command, query
 from tests.reliability.invariants import assert_complete, write_good
 
@@ -58,17 +58,6 @@ def running_flow_runs(name: str) -> int:
             )
         )
     return len(runs)
-
-
-def wait_for(condition: Callable[[], bool], what: str, children: list[subprocess.Popen[str]], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        for child in children:
-            if child.poll() is not None:
-                _, err = child.communicate()
-                raise AssertionError(f"{what}: a run exited early (rc={child.returncode}): {err[-3000:]}")
-        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f}s"
-        time.sleep(0.2)
 
 
 def freeze_outside_a_catalog_lock(child: subprocess.Popen[str], catalog: Path, attempts: int = 100) -> None:

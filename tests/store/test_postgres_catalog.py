@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from tasks.settings import Settings
 from tasks.store.lake import Warehouse
 from tasks.store.writer import WarehouseBusy, writer
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, wait_for
 from tests.store.conftest import Wirehouse
 
 pytestmark = pytest.mark.deep  # a real PostgreSQL server: the deep step
@@ -64,17 +63,6 @@ def snapshots(catalog: str) -> int:
         return 0
     [(count,)] = catalog_rows(catalog, "SELECT count(*) FROM ducklake_snapshot")
     return int(count)
-
-
-def wait_for(condition: Callable[[], bool], what: str, children: list[subprocess.Popen[str]], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        for child in children:
-            if child.poll() is not None:
-                _, err = child.communicate()
-                raise AssertionError(f"{what}: a run exited early (rc={child.returncode}): {err[-3000:]}")
-        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f}s"
-        time.sleep(0.1)
 
 
 def assert_exactly_once(cli: Wirehouse, files: list[str]) -> None:
