@@ -27,8 +27,9 @@ ui: $(STAMP)
 	@echo "Prefect UI: http://127.0.0.1:4200   (then: export PREFECT_API_URL=http://127.0.0.1:4200/api)"
 	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
 
+# Test files spread over up to 4 processes (a file stays in one: its module fixtures are built once).
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not deep" --durations=25
+	$(BIN)/python -m pytest -m "not deep" -n auto --maxprocesses 4 --dist loadfile --durations=25
 
 # The slow runs: fault matrices, PostgreSQL, S3, Dask, the browser, and the stateful model at depth.
 # .ci/run runs them after `make test`.

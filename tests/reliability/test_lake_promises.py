@@ -117,6 +117,7 @@ def test_a_commit_of_a_batch_the_lake_holds_is_a_no_op_returning_its_snapshot(
     assert counts == [(f"run-{n}", 1) for n in range(len(repeats))]
 
 
+@pytest.mark.deep  # the transient matrix (deep) injects this fault at after_commit and at every other point
 def test_a_transient_error_after_commit_retries_the_land_task_and_lands_the_batch_once(
     tmp_path: Path, run_child: Callable[..., Child]
 ) -> None:
@@ -380,6 +381,7 @@ def test_a_full_disk_fails_the_run_with_its_cause_and_the_next_run_says_it_faile
 # --- a killed reenrich leaves nothing behind ----------------------------------------------------------------------
 
 
+@pytest.mark.deep  # a kill fault run (make test's stateful model kills runs too)
 def test_a_killed_reenrich_leaves_no_scratch_the_next_writer_does_not_remove(
     landed_lake: tuple[Path, Path], tmp_path: Path, prefect_api: str
 ) -> None:
