@@ -45,6 +45,36 @@ def kept_warm(pool: EnrichmentPool) -> Iterator[EnrichmentPool]:
         _WARM_POOL.reset(token)
 
 
+class WarmPoolOnDemand:
+    """One pool for the runs a long-lived process makes (``wirehouse watch``): started by the first run, replaced
+    when it no longer serves one (``IsolatingPool.serves``), stopped when the block ends however it ends. A
+    process that is stopped before its first run (Ctrl-C while idle) has no workers to wait for."""
+
+    def __init__(self, workers: int, file_timeout: float) -> None:
+        self.workers = workers
+        self.file_timeout = file_timeout
+        self._pool: EnrichmentPool | None = None
+
+    def __enter__(self) -> WarmPoolOnDemand:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    @contextmanager
+    def kept_warm(self) -> Iterator[EnrichmentPool]:
+        """The runs started inside this block enrich on the pool (see ``kept_warm``)."""
+        if self._pool is not None and not self._pool.serves(self.workers, self.file_timeout):
+            self._pool.close()
+            self._pool = None
+        if self._pool is None:
+            self._pool = enrichment_pool(self.workers, self.file_timeout)
+        with kept_warm(self._pool) as pool:
+            yield pool
+
+
 @contextmanager
 def enrichment_map(workers: int, runner: str = "local", *, file_timeout: float = 30.0) -> Iterator[MapFn]:
     """Where enrichment runs: worker processes (langdetect loads once per worker), each file under a time budget

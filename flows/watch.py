@@ -43,13 +43,13 @@ def watch_and_ingest(
     from watchfiles import watch
 
     from flows.ingest_articles import run_ingest
-    from flows.runners import enrichment_pool, kept_warm
+    from flows.runners import WarmPoolOnDemand
 
     source = local_path(settings.source)
     stop = stop_event or threading.Event()
     runs = 0
-    # One warm pool for every run the watch makes: its workers start once, not once per burst.
-    with enrichment_pool(settings.workers, settings.file_timeout_seconds) as pool, kept_warm(pool):
+    # One pool for every run the watch makes, started at the first run: the workers start once, not per burst.
+    with WarmPoolOnDemand(settings.workers, settings.file_timeout_seconds) as pool:
         while not stop.is_set():
             if not source.is_dir():
                 log.warning("watch: source folder not found: %s; skipped, waiting for it to appear", source)
@@ -62,7 +62,8 @@ def watch_and_ingest(
                         continue
                     log.info("watch: %d changed path(s), starting a run", len(paths))
                     try:
-                        summary = run_ingest(settings)
+                        with pool.kept_warm():
+                            summary = run_ingest(settings)
                     except Exception as error:  # the flow run is marked Failed in Prefect; the next burst tries again
                         if on_failure is not None:
                             on_failure(error)
