@@ -293,11 +293,23 @@ def test_serve_fails_in_one_line_when_the_prefect_api_is_unreachable(tmp_path: P
 # -- exit code 130: interrupted ----------------------------------------------------------------------------------------
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "source").mkdir()
     args = ["watch", "--source", str(tmp_path / "source"), "--warehouse", str(tmp_path / "warehouse")]
     child = subprocess.Popen(
-        [str(WIREHOUSE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=child_env()
+        [str(WIREHOUSE), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=child_env(),
+        # As in a terminal: Ctrl-C's signal has its default action. A test process may run with SIGINT ignored
+        # (pytest-xdist's workers do), and an ignored signal stays ignored in every child it starts.
+        preexec_fn=_sigint_default,
     )
     try:
         assert child.stdout is not None
