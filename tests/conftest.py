@@ -1,5 +1,6 @@
-"""Shared test set-up: offline and quiet, the paths to the seeds and the shared corpus, one Prefect API for the
-whole session, and the two ways a test drives the product in this process (``ingest``) and reads it (``sql``)."""
+"""Shared test set-up: offline and quiet, the paths to the seeds and the shared corpus, one Prefect API and one
+warm enrichment pool per test process (``make test`` runs several), how a test drives the product in this process
+(``ingest``) and reads it (``sql``, ``query``), and ``wait_for`` for child processes."""
 
 from __future__ import annotations
 
