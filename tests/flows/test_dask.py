@@ -42,7 +42,7 @@ def test_dask_runner_lands_what_the_local_runner_lands(cluster: str, source: Pat
     )
     local = run_ingest(Settings(**common, warehouse=tmp_path / "local", workers=1))
     for field in ("new_files", "landed", "duplicates", "quarantined", "articles"):
-        assert getattr(on_dask, field) == getattr(local, field), field
+        assert getattr(on_dask.counts, field) == getattr(local.counts, field), field
     assert on_dask.counts.landed > 20 and on_dask.counts.duplicates >= 1
     assert _rows(tmp_path / "dask") == _rows(tmp_path / "local")
     again = run_ingest(Settings(**common, warehouse=tmp_path / "dask", runner="dask", dask_address=cluster, workers=2))
