@@ -10,25 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app, invoke
-from tests.conftest import ROOT, SEED_ARTICLE
-
-
-def wirehouse(
-    args: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """The command line in this process, through the function the console script calls: for usage errors, which
-    fail before any flow starts (tests/flows/test_exit_codes.py runs the console script itself)."""
-    for name, value in (env or {}).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(ROOT)
-    capsys.readouterr()
-    code = invoke(args)
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(["wirehouse", *args], code, out, err)
+from flows.cli import app
+from tests.conftest import SEED_ARTICLE
+from tests.flows.test_exit_codes import wirehouse_here
 
 
 @pytest.mark.parametrize(
@@ -51,7 +35,7 @@ def test_usage_errors_are_one_line_and_exit_2(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    result = wirehouse(args, monkeypatch, capsys, env)
+    result = wirehouse_here(args, monkeypatch, capsys, env)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -83,7 +67,7 @@ def test_run_then_sql_through_the_cli(
     assert counted.exit_code == 0, counted.output
     assert counted.output.split() == ["n", "1"]
 
-    bad_sql = wirehouse(["sql", "SELEC 1", "--warehouse", str(warehouse_dir)], monkeypatch, capsys)
+    bad_sql = wirehouse_here(["sql", "SELEC 1", "--warehouse", str(warehouse_dir)], monkeypatch, capsys)
     assert bad_sql.returncode == 2 and "syntax error" in bad_sql.stderr
 
     status = runner.invoke(app, ["status", "--warehouse", str(warehouse_dir)])
