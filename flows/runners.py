@@ -10,7 +10,7 @@ from typing import Any, TypeVar, cast
 from prefect.utilities.annotations import quote
 
 from tasks.enrich.pool import IsolatingPool
-from tasks.enrich.steps import EnrichJob, EnrichOutput, failed_output, warm_worker
+from tasks.enrich.steps import enrichment_pool, failed_output
 from tasks.models import Reason
 from tasks.prefect_tasks import enrich_chunk
 from tasks.settings import Settings
@@ -24,18 +24,12 @@ Finished = TypeVar("Finished")
 CHUNK_FILES = 64
 
 
-EnrichmentPool = IsolatingPool[EnrichJob, EnrichOutput]
 # The pool a caller keeps warm across the runs it makes in this process (``kept_warm``); None: each run starts its own.
-_WARM_POOL: ContextVar[EnrichmentPool | None] = ContextVar("wirehouse_warm_pool", default=None)
-
-
-def enrichment_pool(workers: int, file_timeout: float) -> EnrichmentPool:
-    """Worker processes, each warmed once (imports, langdetect's profiles), every file under ``file_timeout``."""
-    return EnrichmentPool(workers, file_timeout, initializer=warm_worker)
+_WARM_POOL: ContextVar[IsolatingPool | None] = ContextVar("wirehouse_warm_pool", default=None)
 
 
 @contextmanager
-def kept_warm(pool: EnrichmentPool) -> Iterator[EnrichmentPool]:
+def kept_warm(pool: IsolatingPool) -> Iterator[IsolatingPool]:
     """Runs started inside this block enrich on ``pool`` where it serves them (``IsolatingPool.serves``), so a
     process that runs the flow again and again (``wirehouse watch``, a test session) starts its workers once."""
     token = _WARM_POOL.set(pool)
@@ -53,7 +47,7 @@ class WarmPoolOnDemand:
     def __init__(self, workers: int, file_timeout: float) -> None:
         self.workers = workers
         self.file_timeout = file_timeout
-        self._pool: EnrichmentPool | None = None
+        self._pool: IsolatingPool | None = None
 
     def __enter__(self) -> WarmPoolOnDemand:
         return self
@@ -64,7 +58,7 @@ class WarmPoolOnDemand:
             self._pool = None
 
     @contextmanager
-    def kept_warm(self) -> Iterator[EnrichmentPool]:
+    def kept_warm(self) -> Iterator[IsolatingPool]:
         """The runs started inside this block enrich on the pool (see ``kept_warm``)."""
         if self._pool is not None and not self._pool.serves(self.workers, self.file_timeout):
             self._pool.close()
@@ -104,7 +98,7 @@ def enrichment_map(workers: int, runner: str = "local", *, file_timeout: float =
         yield _pooled(pool, workers)
 
 
-def _pooled(pool: EnrichmentPool, workers: int) -> MapFn:
+def _pooled(pool: IsolatingPool, workers: int) -> MapFn:
     def pooled(fn: Callable[[Any], Any], items: list[Any]) -> Iterable[Any]:
         size = max(1, min(CHUNK_FILES, len(items) // (workers * 8)))
         return pool.map_chunks(fn, chunked(items, size), failed_output)

@@ -67,7 +67,7 @@ def warm_pool() -> Iterator[Any]:
     """Two enrichment workers started once for the session, as ``wirehouse watch`` keeps them across its runs.
     A run uses them only where they serve it (the same per-file budget, the environment they were spawned
     from): a test that sets a poison or another budget gets a pool of its own, so failure handling is real."""
-    from flows.runners import enrichment_pool
+    from tasks.enrich.steps import enrichment_pool
     from tasks.settings import Settings
 
     with enrichment_pool(2, Settings().file_timeout_seconds) as pool:

@@ -86,19 +86,19 @@ def reenrich(
         raise UsageProblem(f"unknown component {', '.join(bad)}: choose from {', '.join(COMPONENTS)}")
     settings = build_settings(warehouse=warehouse, workers=workers)
     require_warehouse(settings)
+    from tasks.enrich.steps import enrichment_pool
     from tasks.store.reenrich import ReenrichRefused
     from tasks.store.reenrich import reenrich as reenrich_warehouse
 
-    with writer_session(settings) as session:
+    with writer_session(settings) as session, enrichment_pool(settings.workers, settings.file_timeout_seconds) as pool:
         try:
             result = reenrich_warehouse(
                 session,
                 now=datetime.now(UTC),
                 expectations=settings.expectations,
                 sql_dir=settings.sql,
+                pool=pool,
                 only=tuple(only) if only else None,
-                workers=settings.workers,
-                file_timeout=settings.file_timeout_seconds,
                 fail_share=settings.fail_share,
             )
         except ReenrichRefused as error:  # a suite cannot judge the rows, or too many would be quarantined

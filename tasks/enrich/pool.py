@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from pebble import ProcessExpired, ProcessFuture, ProcessPool
 
@@ -54,7 +54,7 @@ def _ours(environment: Mapping[str, str]) -> dict[str, str]:
 
 
 @dataclass
-class IsolatingPool(Generic[J, R]):
+class IsolatingPool:
     """``workers`` spawned processes (fork is unsafe under Prefect's threads), each warmed by ``initializer``."""
 
     workers: int
@@ -91,7 +91,7 @@ class IsolatingPool(Generic[J, R]):
             future.cancel()  # type: ignore[no-untyped-call]
         self._scheduled.clear()
 
-    def __enter__(self) -> IsolatingPool[J, R]:
+    def __enter__(self) -> IsolatingPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -26,6 +26,7 @@ from tasks.enrich.metadata import (
     extract_metadata,
     read_published,
 )
+from tasks.enrich.pool import IsolatingPool
 from tasks.enrich.quotes import extract_quotes
 from tasks.faults import poison_point
 from tasks.models import Document, FileRef, Reason, Rejection
@@ -400,6 +401,11 @@ def failed_output(job: EnrichJob, reason: Reason, detail: str) -> EnrichOutput:
 def enrich_file(ref: FileRef, data: bytes, *, max_decompressed_bytes: int) -> EnrichOutput:
     """One file version's enrichment (``enrich_jobs`` of one)."""
     return enrich_jobs([(ref, data, max_decompressed_bytes)])[0]
+
+
+def enrichment_pool(workers: int, file_timeout: float) -> IsolatingPool:
+    """Worker processes, each warmed once (imports, langdetect's profiles), every file under ``file_timeout``."""
+    return IsolatingPool(workers, file_timeout, initializer=warm_worker)
 
 
 def warm_worker() -> None:

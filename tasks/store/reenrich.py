@@ -31,7 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from tasks.enrich.pool import IsolatingPool
-from tasks.enrich.steps import STEPS, warm_worker
+from tasks.enrich.steps import STEPS
 from tasks.enrich.versions import COMPONENTS, Output, failed_row, recompute_closure, reenrich_rows, stale_components
 from tasks.models import Rejection
 from tasks.quality.suites import Validator, expectation_rejections
@@ -47,7 +47,6 @@ FileKey = tuple[str, int, str | None]  # (source_path, file_version, batch_id): 
 _POSITION = [("file_index", pa.int64()), ("file_row", pa.int64())]  # its batch, its row there (-1: does not land)
 _LINKS = pa.schema([*_POSITION, ("near_duplicate_of", pa.string())])
 _LANDED = pa.schema([("article_id", pa.string()), ("fingerprint", pa.int64())])
-Pool = IsolatingPool[dict[str, Any], Output]
 
 
 class ReenrichRefused(RuntimeError):
@@ -114,7 +113,7 @@ class _Rebuild:
     def sql(self, name: str) -> str:
         return (self.sql_dir / f"{name}.sql").read_text(encoding="utf-8")
 
-    def chunks(self, pool: Pool, batch_id: str | None) -> Iterator[list[tuple[dict[str, Any], Output]]]:
+    def chunks(self, pool: IsolatingPool, batch_id: str | None) -> Iterator[list[tuple[dict[str, Any], Output]]]:
         """(stored row, its output) per chunk of the batch's articles, in order, a few chunks in flight: memory
         stays bounded whatever the size of the batch."""
         fn = partial(reenrich_rows, components=self.components, now=self.now, steps=STEPS)
@@ -129,7 +128,7 @@ class _Rebuild:
             done, outputs = pending.popleft()
             yield list(zip(done, outputs, strict=True))
 
-    def recompute(self, pool: Pool, batch_id: str | None, index: int) -> None:
+    def recompute(self, pool: IsolatingPool, batch_id: str | None, index: int) -> None:
         """The batch's stored rows recomputed, then validated and staged in blocks of ``VALIDATE_ROWS``."""
         staged, block = 0, []
         for pairs in self.chunks(pool, batch_id):
@@ -265,17 +264,16 @@ def reenrich(
     now: datetime,
     expectations: Path,
     sql_dir: Path,
+    pool: IsolatingPool,
     only: tuple[str, ...] | None = None,
-    workers: int = 1,
-    file_timeout: float = 30.0,
     fail_share: float = 0.2,
 ) -> ReenrichResult:
     """Recompute ``only`` (default: the stale components) and their dependents for every stored article, and
     record what a fresh ingest of the same files would record (see the module docstring), as one transaction of
     the writer ``session``.
 
-    Articles are read batch by batch in chunks of ``CHUNK_ROWS`` and recomputed on ``workers`` processes (as ingest
-    enriches: a chunk that raises, dies or outlives ``file_timeout`` retried row by row). ``expectations`` holds
+    Articles are read batch by batch in chunks of ``CHUNK_ROWS`` and recomputed on ``pool`` (``enrichment_pool``:
+    as ingest enriches, a chunk that raises, dies or outlives the per-file budget is retried row by row). ``expectations`` holds
     the suites, ``sql_dir`` the statements; ``now`` stamps the quarantine rows, and stands in for a row's file
     time when it has none.
 
@@ -309,9 +307,8 @@ def reenrich(
             for name, empty in (("recomputed", schema), ("links", _LINKS), ("articles", _LANDED)):
                 scratch.from_arrow(empty.empty_table()).create(name)
             rebuild = _Rebuild(session, sql_dir, components, now, validator, scratch)
-            with Pool(max(1, workers), file_timeout, initializer=warm_worker) as pool:
-                for index, batch_id in enumerate(batches):
-                    rebuild.recompute(pool, batch_id, index)
+            for index, batch_id in enumerate(batches):
+                rebuild.recompute(pool, batch_id, index)
             if rebuild.dropped and len(rebuild.dropped) > fail_share * rebuild.articles:
                 raise ReenrichRefused(_refusal(rebuild.dropped, rebuild.articles, fail_share))
             relinked = "fingerprint" in components or bool(rebuild.dropped)

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tasks.enrich.entities import VERSION as ENTITIES_VERSION
+from tasks.enrich.pool import IsolatingPool
 from tasks.enrich.steps import COMPONENT_VERSIONS, ENRICHER_VERSION, STEPS, enrich_document
 from tasks.enrich.versions import (
     COMPONENTS,
@@ -123,11 +124,13 @@ def _write_folder(folder: Path) -> None:
     (folder / "g_long_title.md").write_text("# " + "Budget " * 300 + "\n\n" + english, encoding="utf-8")
 
 
-def _ingest(folder: Path, warehouse: Path, **options: Any) -> None:
+def _ingest(folder: Path, warehouse: Path, pool: IsolatingPool, **options: Any) -> None:
     from flows.ingest_articles import ingest_articles
+    from flows.runners import kept_warm
 
     settings: dict[str, Any] = {"source": folder, "warehouse": warehouse, "min_age_seconds": 0, "workers": 2}
-    ingest_articles(Settings(**settings | {"batch_size": BATCH_SIZE} | options))
+    with kept_warm(pool):
+        ingest_articles(Settings(**settings | {"batch_size": BATCH_SIZE} | options))
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +141,10 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fresh(prefect_server: None, folder: Path) -> Path:
+def fresh(prefect_server: None, folder: Path, warm_pool: IsolatingPool) -> Path:
     """Warehouse B: a fresh ingest of the folder with today's code, the reference every re-enrichment must match."""
     warehouse = folder.parent / "fresh"
-    _ingest(folder, warehouse)
+    _ingest(folder, warehouse, warm_pool)
     return warehouse
 
 
@@ -237,17 +240,22 @@ def _older_metadata(row: dict[str, Any]) -> None:
     row |= {"dateline": None, "word_count": 1, "dates_mentioned": [], "reading_time_minutes": 0.0}
 
 
-def _reenrich(warehouse: Path, **options: Any) -> ReenrichResult:
-    settings = DEFAULTS
-    arguments: dict[str, Any] = {
-        "now": datetime.now(UTC),
-        "expectations": settings.expectations,
-        "sql_dir": settings.sql,
-        "workers": 2,
-        "fail_share": 1.0,
-    }
-    with _session(warehouse) as session:
-        return reenrich_module.reenrich(session, **arguments | options)
+@pytest.fixture
+def reenrich(warm_pool: IsolatingPool) -> Callable[..., ReenrichResult]:
+    """Re-enrich a warehouse on the session's warm workers (a run with its own pool: the CLI tests below)."""
+
+    def run(warehouse: Path, **options: Any) -> ReenrichResult:
+        arguments: dict[str, Any] = {
+            "now": datetime.now(UTC),
+            "expectations": DEFAULTS.expectations,
+            "sql_dir": DEFAULTS.sql,
+            "pool": warm_pool,
+            "fail_share": 1.0,
+        }
+        with _session(warehouse) as session:
+            return reenrich_module.reenrich(session, **arguments | options)
+
+    return run
 
 
 def test_the_reference_has_what_the_comparisons_need(fresh: Path) -> None:
@@ -270,19 +278,23 @@ def test_the_reference_has_what_the_comparisons_need(fresh: Path) -> None:
     ]
 
 
-def test_only_language_recomputes_what_reads_the_language(copy_of_fresh: Path, fresh: Path) -> None:
+def test_only_language_recomputes_what_reads_the_language(
+    copy_of_fresh: Path, fresh: Path, reenrich: Callable[..., ReenrichResult]
+) -> None:
     _age(copy_of_fresh, _older_language)
     assert _differences(copy_of_fresh, fresh, ("article_versions",))
-    result = _reenrich(copy_of_fresh, only=("language",))
+    result = reenrich(copy_of_fresh, only=("language",))
     assert result.components == ("language", "entities", "quotes", "keywords")
     assert not result.relinked and result.quarantined == 0
     assert _differences(copy_of_fresh, fresh) == []
 
 
-def test_stale_components_and_near_duplicates_as_a_fresh_ingest(copy_of_fresh: Path, fresh: Path) -> None:
+def test_stale_components_and_near_duplicates_as_a_fresh_ingest(
+    copy_of_fresh: Path, fresh: Path, reenrich: Callable[..., ReenrichResult], warm_pool: IsolatingPool
+) -> None:
     _age(copy_of_fresh, _older_language, _older_fingerprint)
     assert _query(copy_of_fresh, "SELECT count(*) FROM near_duplicates") == [(0,)]
-    result = _reenrich(copy_of_fresh)
+    result = reenrich(copy_of_fresh)
     assert result.components == ("language", "entities", "quotes", "keywords", "fingerprint")
     assert result.relinked
     assert _differences(copy_of_fresh, fresh) == []
@@ -290,7 +302,7 @@ def test_stale_components_and_near_duplicates_as_a_fresh_ingest(copy_of_fresh: P
 
 
 def test_only_metadata_rebuilds_the_source_fields_and_validates_like_ingest(
-    folder: Path, fresh: Path, tmp_path: Path
+    folder: Path, fresh: Path, tmp_path: Path, reenrich: Callable[..., ReenrichResult], warm_pool: IsolatingPool
 ) -> None:
     """Warehouse A is ingested under a suite that let an over-long title land (as older code would have) and with
     older metadata; re-enriching the metadata quarantines that article, as the fresh ingest did."""
@@ -302,11 +314,11 @@ def test_only_metadata_rebuilds_the_source_fields_and_validates_like_ingest(
             expectation["kwargs"]["max_value"] = 100_000
     (relaxed / "articles.json").write_text(json.dumps(suite), encoding="utf-8")
     aged = tmp_path / "aged"
-    _ingest(folder, aged, expectations=relaxed)
+    _ingest(folder, aged, warm_pool, expectations=relaxed)
     assert _query(aged, "SELECT count(*) FROM quarantine") == [(0,)]
     _age(aged, _older_metadata)
     assert _differences(aged, fresh)
-    result = _reenrich(aged, only=("metadata",))
+    result = reenrich(aged, only=("metadata",))
     assert result.components == ("metadata",)
     assert result.quarantined == 1 and result.relinked  # the set of landed articles changed
     assert _differences(aged, fresh) == []
@@ -315,7 +327,9 @@ def test_only_metadata_rebuilds_the_source_fields_and_validates_like_ingest(
     ) == [("quarantined", 0, "expectation_failed")]
 
 
-def test_an_article_whose_enrichment_now_fails_is_quarantined_as_ingest_would(copy_of_fresh: Path) -> None:
+def test_an_article_whose_enrichment_now_fails_is_quarantined_as_ingest_would(
+    copy_of_fresh: Path, reenrich: Callable[..., ReenrichResult]
+) -> None:
     def unreadable(row: dict[str, Any]) -> None:
         if row["source_path"] == "b_wire.json":
             row["source_fields"] = "{not json"
@@ -324,12 +338,12 @@ def test_an_article_whose_enrichment_now_fails_is_quarantined_as_ingest_would(co
     snapshots = _snapshots(copy_of_fresh)
     before = {view: _rows(copy_of_fresh, view) for view in ALL_VIEWS}
     with pytest.raises(ReenrichRefused, match="1 of 8 re-enriched articles would be quarantined"):
-        _reenrich(copy_of_fresh, only=("metadata",), fail_share=0.1)
+        reenrich(copy_of_fresh, only=("metadata",), fail_share=0.1)
     assert _snapshots(copy_of_fresh) == snapshots  # nothing committed
     assert {view: _rows(copy_of_fresh, view) for view in ALL_VIEWS} == before
     assert not list(Path(copy_of_fresh).glob("**/*reenrich*"))  # no scratch left in the warehouse
 
-    result = _reenrich(copy_of_fresh, only=("metadata",))
+    result = reenrich(copy_of_fresh, only=("metadata",))
     assert result.quarantined == 1
     assert _query(copy_of_fresh, "SELECT count(*) FROM article_versions WHERE source_path = 'b_wire.json'") == [(0,)]
     [(reason, stage, detail)] = _query(
@@ -469,14 +483,14 @@ def test_reenrich_in_chunks_on_any_number_of_workers(
 
 
 def test_reenrich_is_one_snapshot_and_the_one_before_still_reads_the_old_values(
-    ingest: Callable[..., Any], warehouse_dir: Path
+    ingest: Callable[..., Any], warehouse_dir: Path, reenrich: Callable[..., ReenrichResult]
 ) -> None:
     ingest()
     _age_versions(warehouse_dir)
     entities = "SELECT count(*) FROM entities"
     before = _snapshots(warehouse_dir)
     versions = _query(warehouse_dir, "SELECT article_id, enricher_version FROM article_versions ORDER BY 1")
-    result = _reenrich(warehouse_dir, only=("entities",))
+    result = reenrich(warehouse_dir, only=("entities",))
     after = _snapshots(warehouse_dir)
     assert after[:-1] == before and after[-1] == (before[-1][0] + 1, "reenrich entities,quotes")
     assert result.snapshot == after[-1][0] and result.rewritten_batches == 1
@@ -491,7 +505,10 @@ def test_reenrich_is_one_snapshot_and_the_one_before_still_reads_the_old_values(
 
 
 def test_readers_see_the_old_lake_until_the_commit(
-    ingest: Callable[..., Any], warehouse_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ingest: Callable[..., Any],
+    warehouse_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reenrich: Callable[..., ReenrichResult],
 ) -> None:
     ingest()
     _age_versions(warehouse_dir)
@@ -503,14 +520,14 @@ def test_readers_see_the_old_lake_until_the_commit(
         crash_point(name)
 
     monkeypatch.setattr("tasks.store.writer.crash_point", look)
-    _reenrich(warehouse_dir, only=("entities",))
+    reenrich(warehouse_dir, only=("entities",))
     assert seen == [(0,)]
     assert _query(warehouse_dir, "SELECT count(*) FROM entities")[0][0] > 20
 
 
 @pytest.mark.deep  # a kill fault run: the crash matrix's kind (tests/reliability) runs in the deep step
 def test_a_reenrich_killed_before_its_commit_leaves_the_lake_unchanged(
-    ingest: Callable[..., Any], warehouse_dir: Path
+    ingest: Callable[..., Any], warehouse_dir: Path, reenrich: Callable[..., ReenrichResult]
 ) -> None:
     ingest()
     _age_versions(warehouse_dir)
@@ -523,6 +540,6 @@ def test_a_reenrich_killed_before_its_commit_leaves_the_lake_unchanged(
     assert killed.returncode == -9, killed.stderr.decode()[-2000:]
     assert _snapshots(warehouse_dir) == snapshots
     assert {view: _rows(warehouse_dir, view) for view in ALL_VIEWS} == before
-    result = _reenrich(warehouse_dir)  # the next session removes what the killed one wrote, and succeeds
+    result = reenrich(warehouse_dir)  # the next session removes what the killed one wrote, and succeeds
     assert result.components == ("entities", "quotes") and result.articles == 2
     assert _query(warehouse_dir, "SELECT count(*) FROM entities")[0][0] > 20

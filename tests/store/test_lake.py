@@ -238,3 +238,17 @@ def test_a_warehouse_in_a_folder_with_a_quote_in_its_name(tmp_path: Path) -> Non
     with writer(warehouse, SQL, timeout=5) as session:
         session.commit({"files": ledger_rows(2, "b1")}, batch_id="b1")
     assert count(warehouse, f"SELECT count(*) FROM {LAKE}.files") == 2
+
+
+def test_an_extension_file_duckdb_did_not_sign_is_never_loaded(tmp_path: Path) -> None:
+    """Connections skip the signature check only for files this process has checked (``_signatures_checked``):
+    a damaged copy where the linked file should be fails the first connection and every later one."""
+    home = Warehouse(tmp_path / "warehouse")
+    linked = home.link_extensions() / "ducklake.duckdb_extension"
+    data = bytearray(linked.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # still a loadable library, no longer the one DuckDB signed
+    linked.unlink()
+    linked.write_bytes(bytes(data))
+    for _ in range(2):
+        with pytest.raises(duckdb.Error, match="signature"):
+            home.connect(read_only=False).close()
