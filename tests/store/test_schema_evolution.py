@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from tasks.enrich import steps as steps_module
+from tasks.enrich.pool import IsolatingPool
 from tasks.enrich.versions import format_versions
 from tasks.models import Document, FileRef
 from tasks.settings import Settings
@@ -84,15 +85,15 @@ def test_a_column_a_later_enricher_adds_is_null_until_reenrich_fills_it(
             monkeypatch.setitem(target, name, value)
         else:
             monkeypatch.setattr(target, name, value)
-    monkeypatch.setattr(reenrich_module, "warm_worker", _later_worker)
     lake = Warehouse(warehouse)
-    with writer(lake, DEFAULTS.sql, timeout=10) as session:
+    later_pool = IsolatingPool(1, DEFAULTS.file_timeout_seconds, initializer=_later_worker)
+    with writer(lake, DEFAULTS.sql, timeout=10) as session, later_pool:
         evolved = session.snapshot()  # the session's initialise added the column: one snapshot
         assert COLUMN in _columns(warehouse)
         assert _query(warehouse, f"SELECT {COLUMN} FROM article_versions") == [(None,), (None,)]
         assert _query(warehouse, f"SELECT count({COLUMN}), count(*) FROM articles") == [(0, 2)]  # the view has it
         result = reenrich_module.reenrich(
-            session, now=datetime.now(UTC), expectations=DEFAULTS.expectations, sql_dir=DEFAULTS.sql, workers=1
+            session, now=datetime.now(UTC), expectations=DEFAULTS.expectations, sql_dir=DEFAULTS.sql, pool=later_pool
         )
     assert result.components == ("keywords",) and result.articles == 2 and result.quarantined == 0
     assert result.snapshot == evolved + 1
