@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger
@@ -12,6 +11,7 @@ from prefect.runtime import flow_run
 
 from flows.summary import RunSummary
 from tasks.enrich.steps import ENRICHER_VERSION
+from tasks.quality.suites import keep_run_results
 from tasks.settings import Settings
 from tasks.sources.locations import display_location, source_tag
 from tasks.store.landing import BatchOutcome
@@ -105,32 +105,28 @@ def summary_markdown(summary: RunSummary, settings: Settings) -> str:
     lines += _suite_lines(summary)
     if summary.failing_suites:
         lines += ["", "## Failing suites", ""] + [f"- **{s}**: {m}" for s, m in summary.failing_suites.items()]
-    if summary.docs_page:
-        lines += ["", f"Data Docs for this run: `{summary.docs_page}` (or `wirehouse docs`)"]
+    if summary.results_kept:
+        lines += ["", "Data Docs: `wirehouse docs` renders this run's Great Expectations results"]
     return "\n".join(lines)
 
 
-def _data_docs(summary: RunSummary, settings: Settings) -> None:
-    """Store this run's GE results in the warehouse's GE project and rebuild Data Docs once (not per batch)."""
+def _keep_results(summary: RunSummary, settings: Settings) -> None:
+    """Keep this run's GE results for Data Docs; rendering them is ``wirehouse docs``'s work, not the run's."""
     if summary.validator is None or not summary.validator.history:
         return
-    from tasks.quality.suites import DataDocs
-
-    root = settings.warehouse
     try:
-        page = DataDocs(settings.expectations, root, root / "docs").record(summary.name, summary.validator.history)
-    except Exception as error:  # the data has landed; a docs problem must not fail the run
-        get_run_logger().warning("data docs: not updated (%s: %s)", type(error).__name__, error)
+        kept = keep_run_results(settings.warehouse, summary.name, summary.validator.history)
+    except OSError as error:  # the data has landed; a docs problem must not fail the run
+        get_run_logger().warning("data docs: results not kept (%s: %s)", type(error).__name__, error)
         return
-    if page is not None:
-        summary.docs_page = str(page)
+    summary.results_kept = kept is not None
 
 
 def publish(summary: RunSummary, settings: Settings) -> None:
     """Name and tag the run after what it did; leave a summary, the quarantine list and Data Docs in the UI."""
     logger = get_run_logger()
     started = time.perf_counter()
-    _data_docs(summary, settings)
+    _keep_results(summary, settings)
     counts = summary.counts
     if counts.quarantined >= SPIKE_MIN_FILES and counts.quarantined > SPIKE_SHARE * counts.new_files:
         _emit(
@@ -152,14 +148,14 @@ def publish(summary: RunSummary, settings: Settings) -> None:
         create_table_artifact(
             key="quarantined-files", table=summary.quarantined_files[:1000], description="quarantined files and rows"
         )
-    if summary.docs_page:
+    if summary.results_kept:
         from prefect.artifacts import create_link_artifact
 
         create_link_artifact(
             key="data-docs",
-            link=Path(summary.docs_page).as_uri(),
-            link_text="Great Expectations Data Docs for this run",
-            description="open it from this machine (file:// link); `wirehouse docs` opens the index",
+            link=(settings.warehouse / "docs" / "index.html").resolve().as_uri(),
+            link_text="Great Expectations Data Docs",
+            description="`wirehouse docs` renders this run's results there; open it from this machine (file://)",
         )
     if flow_run.id:
         from prefect.client.orchestration import get_client
@@ -172,6 +168,6 @@ def publish(summary: RunSummary, settings: Settings) -> None:
         "publish: %s · artifacts, %d event(s), data docs %s in %.2fs",
         summary.name,
         len(summary.events),
-        "updated" if summary.docs_page else "unchanged",
+        "results kept" if summary.results_kept else "unchanged",
         time.perf_counter() - started,
     )

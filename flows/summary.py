@@ -27,7 +27,7 @@ class RunSummary:
     warehouse: str = ""
     message: str = ""
     validator: Validator | None = None  # the run's GE results and per-suite totals (None if nothing was new)
-    docs_page: str = ""  # the run's Data Docs page
+    results_kept: bool = False  # the run's GE results wait for ``wirehouse docs`` to render them
     events: list[str] = field(default_factory=list)  # custom Prefect events this run emitted
 
     def add(self, outcome: BatchOutcome) -> None:

@@ -15,15 +15,17 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pyarrow as pa
 
 from tasks.models import Reason, Rejection
 
 ROW_KEY = "_row_key"
-DOCS_HISTORY = 500  # GE results a run keeps for its Data Docs page: a run of 500 batches × 3 suites keeps the last 500
+DOCS_HISTORY = 500  # GE results a run keeps for Data Docs: a run of 500 batches × 3 suites keeps the last 500
 _EXAMPLES = 3
 _COLUMN_KWARGS = ("column", "column_A", "column_B")  # …and "column_list": columns an expectation evaluates
 
@@ -328,6 +330,37 @@ def _short(value: Any) -> Any:
 
 
 DOCS_SITE = "wirehouse"
+
+
+def kept_results_dir(project_root: Path) -> Path:
+    return project_root / "gx" / "uncommitted" / "kept_results"
+
+
+def keep_run_results(project_root: Path, run_name: str, results: Sequence[tuple[str, Any]]) -> Path | None:
+    """Keep a run's GE results (one JSON file) for the Data Docs ``DataDocs.build`` renders (``wirehouse docs``).
+
+    Opening the GE project and rendering its pages takes about 1.5 s, more than a small run's own work, so a
+    run only writes its results down; the file appears whole (renamed into place) or not at all.
+    """
+    if not results:
+        return None
+    folder = kept_results_dir(project_root)
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    kept = {
+        "run_name": run_name,
+        "run_time": now.isoformat(),
+        "results": [
+            {"table": table, "suite": result.suite_name, "result": result.to_json_dict()} for table, result in results
+        ],
+    }
+    target = folder / f"{now:%Y%m%dT%H%M%S%fZ}-{uuid4().hex[:8]}.json"
+    partial = target.with_suffix(".partial")
+    partial.write_text(json.dumps(kept), encoding="utf-8")
+    partial.replace(target)
+    return target
+
+
 _OFFLINE_ASSETS = ("wirehouse-offline.css", "wirehouse-offline.js")
 
 
@@ -344,6 +377,7 @@ class DataDocs:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         project_root.mkdir(parents=True, exist_ok=True)
+        self.project_root = project_root
         self.docs_dir = docs_dir.resolve()
         self.context = gx.get_context(mode="file", project_root_dir=str(project_root))
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -391,38 +425,30 @@ class DataDocs:
         self.make_offline()
         return bool(result.success)
 
-    def record(self, run_name: str, results: list[tuple[str, Any]]) -> Path | None:
-        """Store a run's per-batch results and rebuild Data Docs once; returns the run's first failing page."""
-        from datetime import UTC, datetime
-        from urllib.parse import unquote
-
+    def _file_kept_results(self) -> None:
+        """Move the results runs kept (``keep_run_results``) into the project's store, oldest first."""
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
             ValidationResultIdentifier,
         )
 
-        run = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
-        keys = []
-        for position, (table, result) in enumerate(results):
-            key = ValidationResultIdentifier(
-                expectation_suite_identifier=ExpectationSuiteIdentifier(name=self.specs[table]["name"]),
-                run_id=run,
-                batch_identifier=f"{table}-batch-{position + 1:04d}",
-            )
-            self.context.validation_results_store.set(key, result)
-            keys.append((key, bool(result.success)))
-        if not keys:
-            return None
-        self.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[k for k, _ in keys])
-        self.make_offline()
-        first = next((k for k, ok in keys if not ok), keys[0][0])
-        urls = self.context.get_docs_sites_urls(resource_identifier=first, site_name=DOCS_SITE)
-        url = urls[0].get("site_url") if urls else None
-        return Path(unquote(url.removeprefix("file://"))) if url else None
+        store = self.context.validation_results_store
+        for path in sorted(kept_results_dir(self.project_root).glob("*.json")):
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            run = RunIdentifier(run_name=kept["run_name"], run_time=datetime.fromisoformat(kept["run_time"]))
+            for position, item in enumerate(kept["results"]):
+                key = ValidationResultIdentifier(
+                    expectation_suite_identifier=ExpectationSuiteIdentifier(name=item["suite"]),
+                    run_id=run,
+                    batch_identifier=f"{item['table']}-batch-{position + 1:04d}",
+                )
+                store.set(key, store.deserialize(json.dumps(item["result"])))  # type: ignore[no-untyped-call]
+            path.unlink()
 
     def build(self) -> Path:
-        """Rebuild the whole site (index, suites, every stored result); returns index.html."""
+        """Rebuild the whole site (index, suites, every stored result, the runs' kept ones); returns index.html."""
+        self._file_kept_results()
         self.context.build_data_docs(site_names=[DOCS_SITE])
         self.make_offline()
         return self.docs_dir / "index.html"

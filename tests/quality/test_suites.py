@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tasks.quality.suites import DataDocs, Validator
+from tasks.quality.suites import DataDocs, Validator, keep_run_results
 from tasks.settings import Settings
 
 EXPECTATIONS = Settings().expectations
@@ -140,12 +140,19 @@ def test_data_docs_are_built_offline_with_a_checkpoint_per_table(tmp_path: Path)
     rows = [good_article(n) for n in range(3)]
     rows[1]["word_count"] = -5
     validator.validate("articles", pa.Table.from_pylist(rows))
+    kept = keep_run_results(tmp_path, "ingest 3 new · 0 quarantined", validator.history)
+    assert kept is not None and not (tmp_path / "docs").exists()  # a run only writes its results down
+    validator.validate("articles", pa.Table.from_pylist([good_article(9)]))
+    keep_run_results(tmp_path, "ingest 1 new · 0 quarantined", validator.history[-1:])
+    kept.with_name("killed-while-writing.partial").write_text("{", encoding="utf-8")  # never read
     docs = DataDocs(EXPECTATIONS, tmp_path, tmp_path / "docs")
     assert set(docs.checkpoints) == {"articles", "files", "quarantine"}
-    page = docs.record("ingest 3 new · 0 quarantined", validator.history)
-    assert page is not None and page.is_file()
-    assert page.is_relative_to(tmp_path / "docs" / "validations" / "articles")
+    docs.build()
+    assert [p.name for p in kept.parent.iterdir()] == ["killed-while-writing.partial"]  # the rest filed, once
+    runs = tmp_path / "docs" / "validations" / "articles"
+    [page] = (runs / "ingest 3 new · 0 quarantined").rglob("*.html")
     assert "word_count" in page.read_text(encoding="utf-8")
+    assert len(list((runs / "ingest 1 new · 0 quarantined").rglob("*.html"))) == 1
     assert docs.run_checkpoint("files", pa.Table.from_pylist([good_file(1)]), run_name="wirehouse docs")
     index = docs.build()
     html = index.read_text(encoding="utf-8")
