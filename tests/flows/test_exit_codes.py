@@ -61,7 +61,9 @@ def wirehouse_here(
     capsys: pytest.CaptureFixture[str],
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``wirehouse ARGS`` in this process, with the environment :func:`wirehouse` gives a child: for usage errors."""
+    """``wirehouse ARGS`` in this process, with the environment :func:`wirehouse` gives a child: for usage errors
+    and the commands that run no flow (a flow run's console logging is the console script's, tested in a child;
+    the console script itself runs once per exit code)."""
     for name in [k for k in os.environ if k.startswith("WIREHOUSE_")]:
         monkeypatch.delenv(name)
     for name, value in {"WIREHOUSE_MIN_AGE_SECONDS": "0", "WIREHOUSE_WORKERS": "2", **(env or {})}.items():
@@ -156,13 +158,18 @@ def test_the_console_script_exits_2_on_a_usage_error() -> None:
 # -- exit code 0: a run that quarantines files completed -------------------------------------------------------------
 
 
-def test_a_run_that_quarantines_a_file_exits_0_and_the_readers_work(warehouse: Path) -> None:
-    counted = wirehouse("sql", "SELECT reason_code FROM quarantine", "--warehouse", str(warehouse), "--format", "csv")
+def test_a_run_that_quarantines_a_file_exits_0_and_the_readers_work(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run was the console script's (the ``warehouse`` fixture); the readers run in this process."""
+    sql = ["sql", "SELECT reason_code FROM quarantine", "--warehouse", str(warehouse), "--format", "csv"]
+    counted = wirehouse_here(sql, monkeypatch, capsys)
     assert counted.returncode == 0, counted.stderr
     assert counted.stdout.split() == ["reason_code", "empty"]
-    status = wirehouse("status", "--warehouse", str(warehouse))
+    status = wirehouse_here(["status", "--warehouse", str(warehouse)], monkeypatch, capsys)
     assert status.returncode == 0 and "articles 1" in status.stdout, status.stderr
-    report = wirehouse("report", "--warehouse", str(warehouse), "--output", str(warehouse.parent / "r.html"))
+    output = str(warehouse.parent / "r.html")
+    report = wirehouse_here(["report", "--warehouse", str(warehouse), "--output", output], monkeypatch, capsys)
     assert report.returncode == 0 and (warehouse.parent / "r.html").is_file(), report.stderr
 
 
@@ -207,9 +214,8 @@ def test_a_suite_failing_on_more_than_fail_share_fails_the_run(tmp_path: Path) -
     title = " ".join(["Headline"] * (limit // 8 + 10))  # longer than any title the suite accepts
     article = {"title": title, "body": SEED_ARTICLE.read_text(encoding="utf-8")}
     (source / "long-title.json").write_text(json.dumps(article), encoding="utf-8")
-    ran = wirehouse(
-        "run", "--source", str(source), "--warehouse", str(tmp_path / "warehouse"), env={"WIREHOUSE_FAIL_SHARE": "0"}
-    )
+    args = ["run", "--source", str(source), "--warehouse", str(tmp_path / "warehouse")]
+    ran = wirehouse(*args, env={"WIREHOUSE_FAIL_SHARE": "0"})
     assert_fails(ran, 1, "run failed:", "articles: 1/1 rows failed", logs=True)
 
 
@@ -222,14 +228,8 @@ def test_a_suite_that_cannot_be_evaluated_fails_the_run(good_and_bad: Path, tmp_
     [row_check] = [e for e in spec["expectations"] if e["kwargs"].get("column") == "word_count"]
     row_check["kwargs"]["column"] = "wrod_count"
     (suites / "articles.json").write_text(json.dumps(spec))
-    ran = wirehouse(
-        "run",
-        "--source",
-        str(good_and_bad),
-        "--warehouse",
-        str(tmp_path / "warehouse"),
-        env={"WIREHOUSE_EXPECTATIONS": str(suites)},
-    )
+    args = ["run", "--source", str(good_and_bad), "--warehouse", str(tmp_path / "warehouse")]
+    ran = wirehouse(*args, env={"WIREHOUSE_EXPECTATIONS": str(suites)})
     assert_fails(ran, 1, "run failed:", "wrod_count", logs=True)
 
 
@@ -254,21 +254,31 @@ def broken_warehouse(tmp_path: Path) -> Path:
         ["duckdb", "-c", "SELECT 1"],
     ],
 )
-def test_a_broken_warehouse_fails_readers_and_writers(broken_warehouse: Path, args: list[str]) -> None:
-    assert_fails(wirehouse(*args, "--warehouse", str(broken_warehouse)), 1, "not a database")
+def test_a_broken_warehouse_fails_readers_and_writers(
+    broken_warehouse: Path, args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = wirehouse_here([*args, "--warehouse", str(broken_warehouse)], monkeypatch, capsys)
+    assert_fails(ran, 1, "not a database")
 
 
 @pytest.fixture
 def held_lock(warehouse: Path) -> Iterator[None]:
-    """Another writer holds the warehouse lock (this process, while the command runs in a child)."""
+    """Another writer holds the warehouse lock (an open file of its own: the command cannot take it)."""
     lock = FileLock(warehouse / ".wirehouse.lock")
     with lock:
         yield
 
 
 @pytest.mark.parametrize("args", [["compact"], ["requeue", "--reason", "empty"], ["reenrich"]])
-def test_writers_fail_when_another_writer_holds_the_lock(warehouse: Path, held_lock: None, args: list[str]) -> None:
-    ran = wirehouse(*args, "--warehouse", str(warehouse), env={"WIREHOUSE_LOCK_TIMEOUT_SECONDS": "0"})
+def test_writers_fail_when_another_writer_holds_the_lock(
+    warehouse: Path,
+    held_lock: None,
+    args: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {"WIREHOUSE_LOCK_TIMEOUT_SECONDS": "0"}
+    ran = wirehouse_here([*args, "--warehouse", str(warehouse)], monkeypatch, capsys, env=env)
     assert_fails(ran, 1, "another writer holds the lock")
 
 
