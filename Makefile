@@ -22,10 +22,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/wirehouse run --source seeds --warehouse warehouse
 
-# The Prefect UI on loopback, its database under .prefect/; runs appear once PREFECT_API_URL points at it.
+# The Prefect UI on loopback, its database under .prefect/: the background server runs report to.
 ui: $(STAMP)
-	@echo "Prefect UI: http://127.0.0.1:4200   (then: export PREFECT_API_URL=http://127.0.0.1:4200/api)"
-	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
+	$(BIN)/wirehouse server --background
 
 # Test files spread over up to 4 processes (a file stays in one: its module fixtures are built once).
 test: $(STAMP)

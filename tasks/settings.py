@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         0.2, ge=0, le=1, description="a suite failing on more than this share of rows fails the run"
     )
     cron: str = Field("*/15 * * * *", description="schedule of the served deployment")
+    prefect_server: Literal["background", "temporary"] = Field(
+        "background",
+        description="without PREFECT_API_URL: start (or reuse) a local Prefect server that outlives the command, "
+        "or use Prefect's temporary one for this command only",
+    )
+    prefect_port: int = Field(4200, ge=1, le=65535, description="loopback port of the background Prefect server")
     progress: bool = Field(False, description="show a progress bar while enriching (the CLI turns it on in a terminal)")
     runner: Literal["local", "dask"] = Field(
         "local", description="where enrichment batches run: a local process pool, or Dask workers (scale-out)"

@@ -16,6 +16,7 @@ from tasks.models import RunStatus
 
 if TYPE_CHECKING:
     from flows.summary import RunSummary
+    from tasks.settings import Settings
 
 
 def run(
@@ -59,12 +60,23 @@ def run(
 
     if not is_remote(settings.source) and not local_path(settings.source).is_dir():
         raise UsageProblem(f"source folder not found: {settings.source}")
+    report_to_prefect(settings)
     from flows.ingest_articles import run_ingest
 
     plain_prefect_console()
     with run_failures():
         summary = run_ingest(settings)
     print_summary(summary)
+
+
+def report_to_prefect(settings: Settings) -> None:
+    """Before Prefect is imported: the API this command's runs report to (``flows.prefect_server``)."""
+    from flows.prefect_server import ServerDidNotStart, use_prefect_api
+
+    try:
+        use_prefect_api(settings.prefect_server, settings.prefect_port)
+    except ServerDidNotStart as error:
+        raise CommandFailed(one_line(error)) from None
 
 
 def print_summary(summary: RunSummary) -> None:
@@ -95,6 +107,7 @@ def serve(
 ) -> None:
     """Register the ingest-articles deployment on a schedule and run it (Ctrl-C pauses it)."""
     settings = build_settings(source=source, warehouse=warehouse, cron=cron)
+    report_to_prefect(settings)
     import httpx
     from prefect.client.schemas.schedules import CronSchedule
     from prefect.settings import PREFECT_API_URL
@@ -117,9 +130,26 @@ def server(
     host: Annotated[
         str, typer.Option(help="address to bind (loopback: not reachable from other machines)")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port of the UI and API")] = 4200,
+    port: Annotated[int | None, typer.Option(help="port of the UI and API [env WIREHOUSE_PREFECT_PORT]")] = None,
+    background: Annotated[
+        bool, typer.Option("--background", help="start it detached (as `wirehouse run` does) and return")
+    ] = False,
+    stop: Annotated[bool, typer.Option("--stop", help="stop the background server")] = False,
 ) -> None:
     """Start a local Prefect server and UI, its database in PREFECT_HOME (default: .prefect/ here)."""
+    port = port or build_settings().prefect_port
+    if stop or background:
+        from flows.prefect_server import ServerDidNotStart, ensure_background_server, stop_background_server
+
+        if stop:
+            console.print(stop_background_server(port))
+            return
+        try:
+            url = ensure_background_server(port)
+        except ServerDidNotStart as error:
+            raise CommandFailed(one_line(error)) from None
+        console.print(f"Prefect UI: [bold]{url.removesuffix('/api')}[/bold] (in the background; --stop stops it)")
+        return
     env = {
         **os.environ,
         "PREFECT_HOME": os.environ.get("PREFECT_HOME", str(Path.cwd() / ".prefect")),
@@ -143,6 +173,7 @@ def watch(
 
     if is_remote(settings.source):
         raise UsageProblem(f"watch needs a local source folder: {settings.source}")
+    report_to_prefect(settings)
     from flows.watch import watch_and_ingest
 
     plain_prefect_console()

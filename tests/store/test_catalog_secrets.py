@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import psycopg
@@ -48,7 +49,7 @@ def password_catalog(postgres: Postgres) -> Iterator[tuple[str, str]]:
 
 def _prefect_rows() -> list[str]:
     db = Path(PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split(":///", 1)[1])
-    with sqlite3.connect(db) as connection:
+    with closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as connection:  # never creates a file
         tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return [repr(row) for table in tables for row in connection.execute(f'SELECT * FROM "{table}"')]
 
