@@ -50,12 +50,22 @@ def answers(url: str, timeout: float = 2.0) -> bool:
 
 def use_prefect_api(mode: str, port: int) -> str | None:
     """Point this process at its Prefect API, before Prefect is imported. Returns the background server's URL;
-    None where PREFECT_API_URL already names an API or ``mode`` is ``temporary`` (Prefect's own, for one command)."""
-    if os.environ.get("PREFECT_API_URL") or mode == "temporary":
+    None where PREFECT_API_URL (or the settings of a Prefect already imported) names an API, or ``mode`` is
+    ``temporary`` (Prefect's own server, for one command)."""
+    if os.environ.get("PREFECT_API_URL") or mode == "temporary" or _api_of_this_process():
         return None
     url = ensure_background_server(port)
     os.environ["PREFECT_API_URL"] = url
     return url
+
+
+def _api_of_this_process() -> str | None:
+    """The API a process that already imported Prefect reports to (its settings: a test harness, a notebook)."""
+    if "prefect.settings" not in sys.modules:
+        return None
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
 
 
 def ensure_background_server(port: int, timeout: float = START_TIMEOUT_SECONDS) -> str:

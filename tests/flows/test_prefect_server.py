@@ -19,7 +19,7 @@ import pytest
 from flows.prefect_server import answers, api_url, stop_background_server
 from tasks.offline import OFFLINE_ENV
 from tests.conftest import ROOT, SEED_ARTICLE
-from tests.flows.test_exit_codes import WIREHOUSE, assert_fails
+from tests.flows.test_exit_codes import WIREHOUSE, assert_fails, wirehouse_here
 
 
 def _free_port() -> int:
@@ -122,5 +122,19 @@ def test_the_temporary_server_leaves_no_background_process(home: tuple[Path, int
     (tmp_path / "source").mkdir()
     env = _env(prefect_home, port, WIREHOUSE_PREFECT_SERVER="temporary")
     ran = _finish(_start(env, "run", "--source", str(tmp_path / "source"), "--warehouse", str(tmp_path / "w")))
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert not (prefect_home / "wirehouse-server.pid").exists() and not answers(api_url(port), timeout=1)
+
+
+def test_a_command_in_a_process_that_already_reports_to_prefect_starts_no_server(
+    home: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """This test process reports to the session's API (its settings, not PREFECT_API_URL): so does the command."""
+    prefect_home, port = home
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(prefect_home))
+    (tmp_path / "source").mkdir()
+    args = ["run", "--source", str(tmp_path / "source"), "--warehouse", str(tmp_path / "w")]
+    ran = wirehouse_here(args, monkeypatch, capsys, env={"WIREHOUSE_PREFECT_PORT": str(port)})
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert not (prefect_home / "wirehouse-server.pid").exists() and not answers(api_url(port), timeout=1)
