@@ -150,22 +150,22 @@ def _has_tables(warehouse: Path) -> bool:
 
 
 def data_files_on_disk(warehouse: Path) -> set[str]:
-    return {p.as_posix() for p in (warehouse / "data").rglob("*.parquet")}
+    """The names of the Parquet files under the data folder (DuckLake names each with a UUID)."""
+    return {p.name for p in (warehouse / "data").rglob("*.parquet")}
 
 
 def data_files_in_catalog(warehouse: Path) -> set[str]:
-    tables = [
-        row[0]
-        for row in query(
-            warehouse,
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'lake' AND table_type = 'BASE TABLE'",
-        )
-    ]
-    files: set[str] = set()
-    for table in tables:
-        listed = query(warehouse, f"SELECT data_file, delete_file FROM ducklake_list_files('lake', '{table}')")
-        files |= {path for row in listed for path in row if path is not None}
-    return files
+    """The names of every data and delete file the catalog accounts for: read by the current snapshot or an older
+    one time travel still reaches, or scheduled for deletion. A file on disk outside this set is an orphan."""
+    rows = query(
+        warehouse,
+        """
+        SELECT path FROM __ducklake_metadata_lake.ducklake_data_file
+        UNION ALL SELECT path FROM __ducklake_metadata_lake.ducklake_delete_file
+        UNION ALL SELECT path FROM __ducklake_metadata_lake.ducklake_files_scheduled_for_deletion
+        """,
+    )
+    return {Path(path).name for (path,) in rows}
 
 
 def assert_complete(source: Path, warehouse: Path) -> None:
