@@ -78,7 +78,8 @@ def record_run_failed(session: Writer, run: RunRecord, summary: RunSummary, erro
     try:
         record_run_end(session, run, summary)
     except Exception as second:  # the disk that failed the batch may fail this too: the first error is raised
-        get_run_logger().error("the run's final record could not be written: %s", redact(str(second)))
+        said = " ".join(str(second).split())  # one line: a terminal reader tells log records apart by their lines
+        get_run_logger().error("the run's final record could not be written: %s", redact(said))
 
 
 def _row(run: RunRecord, **values: Any) -> pa.Table:
