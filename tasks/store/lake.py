@@ -3,8 +3,7 @@
 Layout of the embedded default (everything under ``warehouse/``)::
 
     catalog.sqlite                  the DuckLake catalog: tables, views, snapshots, which data files hold what
-    data/main/<table>/*.parquet     data files (DuckLake's own naming): every article commit; the bookkeeping
-                                    tables' small commits stay inlined in the catalog until compaction
+    data/main/<table>/*.parquet     data files (DuckLake's own naming); small commits stay inlined in the catalog
     quarantine/<sha256[:2]>/<sha>   original bytes of quarantined files
     attach.sql                      ``duckdb -init warehouse/attach.sql``: the CLI with the lake attached read-only
     .extensions/                    the DuckDB extensions, linked from their installed Python packages

@@ -32,7 +32,6 @@ from tasks.store.schema import SCHEMAS
 T = TypeVar("T")
 RETRY_WAIT_SECONDS = 30.0  # how long a commit retries a transient error before the run fails with it
 INLINING_ROW_LIMIT = 100  # commits this small stay in the catalog (a run's records, a quiet schedule's few files)
-PARQUET_TABLES = ("article_versions",)  # never inlined: article rows land as Parquet data files, however few
 VIEW_STAMP = "articles"  # the view whose comment carries the fingerprint of views.sql
 LOCK_POLL_SECONDS = 0.2
 # The writer lock's key on a PostgreSQL catalog. Advisory locks are scoped to a database, and one database holds one
@@ -173,8 +172,7 @@ class Writer:
         return self.data_files() + int(inlined or 0)
 
     def initialise(self, sql_dir: Path) -> None:
-        """Create missing tables, add columns the schemas gained, keep article rows out of the catalog (Parquet
-        files however small the commit), (re)create the views when views.sql changed.
+        """Create missing tables, add columns the schemas gained, (re)create the views when views.sql changed.
 
         One transaction, and none at all when nothing changed (no empty snapshot per run). A column added to
         ``SCHEMAS`` is added with ``ALTER TABLE … ADD COLUMN``: older rows read it as NULL.
@@ -198,26 +196,12 @@ class Writer:
                     for column, kind in types.items()
                     if column not in columns[table]
                 ]
-            not_inlined = {
-                entry
-                for (entry,) in cursor.execute(
-                    f"SELECT scope_entry FROM ducklake_options({sql_literal(LAKE)}) "
-                    "WHERE option_name = 'data_inlining_row_limit' AND scope = 'TABLE' AND value = '0'"
-                ).fetchall()
-            }
-            options = [  # table options: set outside the transaction that creates the table (DuckLake refuses)
-                f"CALL {LAKE}.set_option('data_inlining_row_limit', 0, table_name => {sql_literal(table)})"
-                for table in PARQUET_TABLES
-                if f"main.{table}" not in not_inlined
-            ]
             views = (sql_dir / "views.sql").read_text(encoding="utf-8")
             stamp = hashlib.sha256(views.encode()).hexdigest()
             stored = cursor.execute(
                 "SELECT comment FROM duckdb_views() WHERE database_name = ? AND view_name = ?", [LAKE, VIEW_STAMP]
             ).fetchall()
             if not statements and stored and stored[0][0] == stamp:
-                for option in options:  # no snapshot: options are catalog metadata
-                    cursor.execute(option)
                 return
         finally:
             cursor.close()
@@ -227,12 +211,6 @@ class Writer:
             cursor.execute(views)
             cursor.execute(f"COMMENT ON VIEW {VIEW_STAMP} IS {sql_literal(stamp)}")
             crash_point("view_refresh")
-        cursor = self.cursor()
-        try:
-            for option in options:
-                cursor.execute(option)
-        finally:
-            cursor.close()
 
     def recover(self) -> list[str]:
         """Delete what a killed writer left, judged by the catalog's own records, never by absence alone.

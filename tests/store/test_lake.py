@@ -252,21 +252,3 @@ def test_an_extension_file_duckdb_did_not_sign_is_never_loaded(tmp_path: Path) -
     for _ in range(2):
         with pytest.raises(duckdb.Error, match="signature"):
             home.connect(read_only=False).close()
-
-
-@pytest.mark.parametrize("articles", [1, 3])
-def test_article_rows_land_as_parquet_however_few_and_small_bookkeeping_commits_stay_inlined(
-    tmp_path: Path, articles: int
-) -> None:
-    warehouse = Warehouse(tmp_path / "wh")
-    with writer(warehouse, SQL, timeout=5):
-        pass
-    with writer(warehouse, SQL, timeout=5) as session:  # a lake made before the option: the next session sets it
-        batch = new_batch_id(utc_now())
-        rows = [{"article_id": f"{n:064x}", "source_path": f"a{n}.txt", "batch_id": batch} for n in range(articles)]
-        tables = {"article_versions": table_from_rows("article_versions", rows), "files": ledger_rows(3, batch)}
-        session.commit(tables, batch_id=batch)
-    data = tmp_path / "wh" / "data" / "main"
-    assert len(list((data / "article_versions").glob("*.parquet"))) == 1
-    assert not list(data.glob("files/*.parquet"))  # 3 ledger rows: in the catalog until compaction
-    assert count(warehouse, "SELECT count(*) FROM article_versions") == articles
