@@ -116,7 +116,7 @@ def _keep_results(summary: RunSummary, settings: Settings) -> None:
         return
     try:
         kept = keep_run_results(settings.warehouse, summary.name, summary.validator.history)
-    except OSError as error:  # the data has landed; a docs problem must not fail the run
+    except Exception as error:  # the data has landed; a docs problem must not fail the run
         get_run_logger().warning("data docs: results not kept (%s: %s)", type(error).__name__, error)
         return
     summary.results_kept = kept is not None
