@@ -58,6 +58,8 @@ def main() -> None:
     for path in (source, warehouse):
         shutil.rmtree(path, ignore_errors=True)
     env = {"PREFECT_HOME": os.environ.get("PREFECT_HOME", str(measure.ROOT / ".prefect")), **OFFLINE_ENV}
+    # each run starts its own Prefect server, as the figures say, and leaves none running (unless told otherwise)
+    env["WIREHOUSE_PREFECT_SERVER"] = os.environ.get("WIREHOUSE_PREFECT_SERVER", "temporary")
     run_args = ["run", "--source", str(source), "--warehouse", str(warehouse), "--min-age", "0"]
     run_args += ["--workers", str(args.workers), "--runner", args.runner]
     if args.batch_size:
