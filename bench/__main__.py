@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import corpus, measure, scale
+from bench import corpus, measure, peer, scale
 from tasks.offline import OFFLINE_ENV
 from tasks.store.lake import Warehouse, query
 
@@ -41,6 +41,10 @@ def _count(warehouse: Path, statement: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="articles in the synthetic source (default 20,000)")
+    parser.add_argument(
+        "--sizes", default=None, help="comma-separated N to run one after another (e.g. 100,500,2000,20000)"
+    )
+    parser.add_argument("--peer", action="store_true", help="also run the plain dlt pipeline on the same files")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=_cores(), help="processes for both sides (default: all)")
     parser.add_argument("--runner", choices=["local", "dask"], default="local", help="wirehouse run --runner")
@@ -52,40 +56,64 @@ def main() -> None:
     )
     parser.add_argument("--query-rows", type=int, default=1_000_000, help="rows in the DuckDB check (0: skip)")
     args = parser.parse_args()
+    sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else [args.n]
 
-    work = args.dir or Path(tempfile.mkdtemp(prefix=f"wirehouse-bench-{args.n}-"))
-    source, warehouse = work / "source", work / "warehouse"
-    for path in (source, warehouse):
-        shutil.rmtree(path, ignore_errors=True)
+    work = args.dir or Path(tempfile.mkdtemp(prefix=f"wirehouse-bench-{'-'.join(map(str, sizes))}-"))
     env = {"PREFECT_HOME": os.environ.get("PREFECT_HOME", str(measure.ROOT / ".prefect")), **OFFLINE_ENV}
     # each run starts its own Prefect server, as the figures say, and leaves none running (unless told otherwise)
     env["WIREHOUSE_PREFECT_SERVER"] = os.environ.get("WIREHOUSE_PREFECT_SERVER", "temporary")
+    result: dict[str, Any] = {
+        "sizes": sizes,
+        "seed": args.seed,
+        "workers": args.workers,
+        "runner": args.runner,
+        "prefect_server": env["WIREHOUSE_PREFECT_SERVER"],
+        "machine": {"cores": _cores(), "python": platform.python_version(), "platform": platform.platform()},
+        "load_before": os.getloadavg(),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs": [],
+    }
+    if args.peer:
+        peer.python()  # the virtualenv is made before anything is timed
+    for n in sizes:
+        result["runs"].append(_one_size(n, args, work / f"n{n}", env))
+    _scale_checks(args, work, env, result)
+    result["load_after"] = os.getloadavg()
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-n{'-'.join(map(str, sizes))}-{args.runner}.json"
+    out.write_text(json.dumps(result, indent=2, default=str))
+    scale_checks = {key: result[key] for key in ("noop_scale", "query_scale") if key in result}
+    for index, run in enumerate(result["runs"]):
+        _table(run | (scale_checks if index == len(result["runs"]) - 1 else {}))
+    if args.peer:
+        _side_by_side(result)
+    print(f"results: {out}")
+    if args.dir is None:
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+def _one_size(n: int, args: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Ceiling, wirehouse (and the peer) on one source of ``n`` files: first run, no-op, +1% new files."""
+    source, warehouse = work / "source", work / "warehouse"
+    shutil.rmtree(work, ignore_errors=True)
     run_args = ["run", "--source", str(source), "--warehouse", str(warehouse), "--min-age", "0"]
     run_args += ["--workers", str(args.workers), "--runner", args.runner]
     if args.batch_size:
         run_args += ["--batch-size", str(args.batch_size)]
-    result: dict[str, Any] = {
-        "n": args.n,
-        "seed": args.seed,
-        "workers": args.workers,
-        "runner": args.runner,
-        "machine": {"cores": _cores(), "python": platform.python_version(), "platform": platform.platform()},
-        "load_before": os.getloadavg(),
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    print(f"bench: N={args.n} workers={args.workers} runner={args.runner} in {work}  (load {os.getloadavg()})")
-
+    result: dict[str, Any] = {"n": n, "workers": args.workers, "runner": args.runner, "machine": {"cores": _cores()}}
+    print(f"bench: N={n} workers={args.workers} runner={args.runner} in {work}  (load {os.getloadavg()})")
+    result["load_before"] = os.getloadavg()
     started = time.perf_counter()
-    result["corpus"] = corpus.write(source, args.n, seed=args.seed)
+    result["corpus"] = corpus.write(source, n, seed=args.seed)
     result["corpus"]["seconds"] = round(time.perf_counter() - started, 2)
     print(f"  corpus: {result['corpus']}")
 
-    texts, seconds = measure.ceiling(corpus.texts(args.n, seed=args.seed), args.workers)
+    texts, seconds = measure.ceiling(corpus.texts(n, seed=args.seed), args.workers)
     result["ceiling"] = {"texts": texts, "seconds": round(seconds, 3), "per_s": round(texts / seconds, 1)}
     print(f"  ceiling: {texts} texts in {seconds:.1f}s")
 
     if args.enrich_ceiling:
-        jobs = ((i.path, i.data) for i in corpus.generate(args.n, seed=args.seed) if i.kind == "article")
+        jobs = ((i.path, i.data) for i in corpus.generate(n, seed=args.seed) if i.kind == "article")
         count, seconds = measure.enrich_ceiling(jobs, args.workers)
         result["enrich_ceiling"] = {"articles": count, "seconds": round(seconds, 3), "per_s": round(count / seconds, 1)}
         print(f"  enrichment alone: {count} articles in {seconds:.1f}s")
@@ -103,15 +131,29 @@ def main() -> None:
     result["noop"] = measure.as_dict(noop)
     print(f"  no-op re-run: {noop.seconds:.1f}s")
 
-    extra = max(1, args.n // 100)
-    result["incremental_corpus"] = corpus.write(source, args.n + extra, seed=args.seed, start=args.n)
+    if args.peer:
+        first, again = peer.run(source, work / "peer"), peer.run(source, work / "peer")
+        result["peer"] = {"run": measure.as_dict(first), "noop": measure.as_dict(again)}
+        result["peer"]["articles"] = peer.articles(work / "peer")
+        print(f"  peer: first {first.seconds:.1f}s ({first.peak_rss_tree_mb} MB), no-op {again.seconds:.1f}s")
+
+    extra = max(1, n // 100)
+    result["incremental_corpus"] = corpus.write(source, n + extra, seed=args.seed, start=n)
     incremental = measure.wirehouse(*run_args, env=env)
     result["incremental"] = {**measure.as_dict(incremental), "new_files": extra}
     print(f"  1% new ({extra} files): {incremental.seconds:.1f}s")
+    if args.peer:
+        result["peer"]["incremental"] = measure.as_dict(peer.run(source, work / "peer"))
+        print(f"  peer 1% new: {result['peer']['incremental']['seconds']:.1f}s")
 
     result["queries"] = measure.queries(Warehouse(warehouse))
     print(f"  queries: {result['queries']}")
+    result["load_after"] = os.getloadavg()
+    return result
 
+
+def _scale_checks(args: argparse.Namespace, work: Path, env: dict[str, str], result: dict[str, Any]) -> None:
+    """The checks that need no langdetect: a no-op poll over many landed files, GROUP BY over many articles."""
     if args.noop_files:
         scale_source, scale_warehouse = work / "noop-source", work / "noop-warehouse"
         shutil.rmtree(scale_source, ignore_errors=True)
@@ -143,14 +185,26 @@ def main() -> None:
             f"compacted in {q['compact_s']:.1f}s to {q['data_files_after']} {q['after']}"
         )
 
-    result["load_after"] = os.getloadavg()
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-n{args.n}-{args.runner}.json"
-    out.write_text(json.dumps(result, indent=2, default=str))
-    _table(result)
-    print(f"results: {out}")
-    if args.dir is None:
-        subprocess.run(["rm", "-rf", str(work)], check=False)
+
+def _side_by_side(result: dict[str, Any]) -> None:
+    """One table: each size's first run, no-op and +1% for wirehouse, the dlt peer and the ceiling."""
+    print(f"\nwirehouse vs the dlt peer · {result['machine']['cores']} cores · workers {result['workers']}")
+    print("  | N | step | wirehouse | dlt peer | ceiling | peer ÷ wirehouse |")
+    print("  |---:|---|---:|---:|---:|---:|")
+    for run in result["runs"]:
+        steps = (
+            ("first run", "run"),
+            ("no-op re-run", "noop"),
+            (f"+1% ({run['incremental']['new_files']})", "incremental"),
+        )
+        for label, key in steps:
+            ours, theirs = run[key]["seconds"], run["peer"][key]["seconds"]
+            ceiling = f"{run['ceiling']['seconds']:.1f} s" if key == "run" else ""
+            print(f"  | {run['n']:,} | {label} | {ours:.1f} s | {theirs:.1f} s | {ceiling} | {theirs / ours:.2f} |")
+        ours_mb, theirs_mb = run["run"]["peak_rss_tree_mb"], run["peer"]["run"]["peak_rss_tree_mb"]
+        print(
+            f"  | {run['n']:,} | peak RSS, first run | {ours_mb:,.0f} MB | {theirs_mb:,.0f} MB | | {ours_mb - theirs_mb:+,.0f} MB |"
+        )
 
 
 def _table(r: dict[str, Any]) -> None:

@@ -116,11 +116,14 @@ class RunResult:
 
 def wirehouse(*args: str, env: dict[str, str] | None = None, poll_s: float = 0.1) -> RunResult:
     """Run the ``wirehouse`` command end to end in a subprocess, polling its process tree's RSS."""
+    return command([str(WIREHOUSE), *args], env=env, poll_s=poll_s)
+
+
+def command(argv: list[str], *, env: dict[str, str] | None = None, poll_s: float = 0.1) -> RunResult:
+    """Run ``argv`` to its end in a subprocess, polling its process tree's RSS."""
     environment = {**os.environ, **(env or {})}
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [str(WIREHOUSE), *args], cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    process = subprocess.Popen(argv, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peaks = [0, 0]
     done = threading.Event()
 

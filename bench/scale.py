@@ -83,7 +83,7 @@ def noop_discovery(source: Path, warehouse: Warehouse, settings: Settings) -> di
 
 def million_articles(warehouse: Warehouse, rows: int, *, per_batch: int = 10_000) -> dict[str, Any]:
     """Commit ``rows`` synthetic articles (and their ledger rows) in batches of ``per_batch``, time
-    ``GROUP BY language`` through the ``articles`` view, compact as ``wirehouse compact`` does (keeping no old
+    ``GROUP BY language`` on the ``articles`` table, compact as ``wirehouse compact`` does (keeping no old
     snapshots), and time it again: batches, data files and the query before and after."""
     now = utc_now()
     ts = SCHEMAS["article_versions"].field("ingested_at").type

@@ -38,8 +38,9 @@ _AMOUNT = pa.struct(
     [("text", pa.string()), ("value", pa.float64()), ("unit", pa.string()), ("start", pa.int32()), ("end", pa.int32())]
 )
 
-# Keyed by the lake table's name. ``article_versions`` and ``run_records`` keep the raw history; the ``articles``
-# and ``runs`` views read them (warehouse/sql/views.sql).
+# Keyed by the lake table's name. ``article_versions`` and ``run_records`` keep the raw history; the ``runs`` view
+# reads the latest of each run (warehouse/sql/views.sql), the ``articles`` table the articles held now
+# (``table_schemas``, tasks/store/articles.py).
 SCHEMAS: dict[str, pa.Schema] = {
     "article_versions": pa.schema(
         [
@@ -182,6 +183,11 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
+
+
+def table_schemas() -> dict[str, pa.Schema]:
+    """Every lake table's schema: ``SCHEMAS``, and ``articles``, which has the columns of ``article_versions``."""
+    return {**SCHEMAS, "articles": SCHEMAS["article_versions"]}
 
 
 def table_from_rows(name: str, rows: list[dict[str, Any]]) -> pa.Table:

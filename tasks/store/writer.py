@@ -26,13 +26,14 @@ import duckdb
 import pyarrow as pa
 
 from tasks.faults import crash_point
+from tasks.store import articles
 from tasks.store.lake import LAKE, Warehouse, sql_literal, with_password
-from tasks.store.schema import SCHEMAS
+from tasks.store.schema import SCHEMAS, table_schemas
 
 T = TypeVar("T")
 RETRY_WAIT_SECONDS = 30.0  # how long a commit retries a transient error before the run fails with it
 INLINING_ROW_LIMIT = 100  # commits this small stay in the catalog (a run's records, a quiet schedule's few files)
-VIEW_STAMP = "articles"  # the view whose comment carries the fingerprint of views.sql
+VIEW_STAMP = "runs"  # the view whose comment carries the fingerprint of views.sql
 LOCK_POLL_SECONDS = 0.2
 # The writer lock's key on a PostgreSQL catalog. Advisory locks are scoped to a database, and one database holds one
 # lake's catalog: the key names no path, so machines that spell the data path or the server differently still
@@ -69,10 +70,16 @@ class Writer:
     """The warehouse open for writing under the lock; every write goes through ``commit``."""
 
     def __init__(
-        self, warehouse: Warehouse, connection: duckdb.DuckDBPyConnection, *, retry_wait: float = RETRY_WAIT_SECONDS
+        self,
+        warehouse: Warehouse,
+        connection: duckdb.DuckDBPyConnection,
+        sql_dir: Path,
+        *,
+        retry_wait: float = RETRY_WAIT_SECONDS,
     ) -> None:
         self.warehouse = warehouse
         self.connection = connection
+        self.sql_dir = sql_dir
         self.retry_wait = retry_wait  # how long a commit keeps retrying transient errors (a busy catalog, a blip)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -132,7 +139,8 @@ class Writer:
         """A cursor inside one transaction, committed on exit, rolled back on any error.
 
         ``message`` names the snapshot of a commit of rows (whose fault points, ``commit_begin`` and
-        ``before_commit``, it passes); None: a change of the tables and views themselves (``initialise``).
+        ``before_commit``, it passes), which ends by bringing ``articles`` up to date with what it wrote
+        (:func:`tasks.store.articles.refresh`); None: a change of the tables and views themselves (``initialise``).
         """
         cursor = self.cursor()
         try:
@@ -143,8 +151,10 @@ class Writer:
                     cursor.execute(
                         f"CALL ducklake_set_commit_message({sql_literal(LAKE)}, 'wirehouse', {sql_literal(message)})"
                     )
+                    sources = articles.source_rows(cursor)
                 yield cursor
                 if message is not None:
+                    articles.refresh(cursor, self.sql_dir, sources)
                     crash_point("before_commit")
                 cursor.execute("COMMIT")
             except BaseException:
@@ -171,21 +181,29 @@ class Writer:
         )
         return self.data_files() + int(inlined or 0)
 
-    def initialise(self, sql_dir: Path) -> None:
+    def initialise(self) -> None:
         """Create missing tables, add columns the schemas gained, (re)create the views when views.sql changed.
 
         One transaction, and none at all when nothing changed (no empty snapshot per run). A column added to
-        ``SCHEMAS`` is added with ``ALTER TABLE … ADD COLUMN``: older rows read it as NULL.
+        ``SCHEMAS`` is added with ``ALTER TABLE … ADD COLUMN``: older rows read it as NULL. A lake whose
+        ``articles`` is still the view of earlier versions gets the table, filled from its sources.
         """
         cursor = self.cursor()
         try:
             columns: dict[str, set[str]] = {}
             for table, column in cursor.execute(
-                "SELECT table_name, column_name FROM information_schema.columns WHERE table_catalog = ?", [LAKE]
+                "SELECT table_name, column_name FROM information_schema.columns JOIN information_schema.tables "
+                "USING (table_catalog, table_schema, table_name) WHERE table_catalog = ? AND table_type = 'BASE TABLE'",
+                [LAKE],
             ).fetchall():
                 columns.setdefault(table, set()).add(column)
             statements = []
-            for table, schema in SCHEMAS.items():
+            if cursor.execute(
+                "SELECT 1 FROM duckdb_views() WHERE database_name = ? AND view_name = ?", [LAKE, articles.ARTICLES]
+            ).fetchall():
+                statements.append(f"DROP VIEW {articles.ARTICLES}")
+            created = articles.ARTICLES not in columns
+            for table, schema in table_schemas().items():
                 types = _duckdb_types(cursor, schema)
                 if table not in columns:
                     defined = ", ".join(f'"{column}" {kind}' for column, kind in types.items())
@@ -196,7 +214,7 @@ class Writer:
                     for column, kind in types.items()
                     if column not in columns[table]
                 ]
-            views = (sql_dir / "views.sql").read_text(encoding="utf-8")
+            views = (self.sql_dir / "views.sql").read_text(encoding="utf-8")
             stamp = hashlib.sha256(views.encode()).hexdigest()
             stored = cursor.execute(
                 "SELECT comment FROM duckdb_views() WHERE database_name = ? AND view_name = ?", [LAKE, VIEW_STAMP]
@@ -210,6 +228,8 @@ class Writer:
                 cursor.execute(statement)
             cursor.execute(views)
             cursor.execute(f"COMMENT ON VIEW {VIEW_STAMP} IS {sql_literal(stamp)}")
+            if created:
+                articles.rebuild(cursor, self.sql_dir)
             crash_point("view_refresh")
 
     def recover(self) -> list[str]:
@@ -382,10 +402,10 @@ def writer(
         warehouse.prepare_catalog()
         connection = warehouse.connect(read_only=False, inlining=INLINING_ROW_LIMIT)
         try:
-            session = Writer(warehouse, connection, retry_wait=retry_wait)
+            session = Writer(warehouse, connection, sql_dir, retry_wait=retry_wait)
             session.recover()  # before any commit of this session: leftovers are told by the last commit's time
             crash_point("after_recover")
-            session.initialise(sql_dir)
+            session.initialise()
             warehouse.write_attach_script()
             yield session
         finally:

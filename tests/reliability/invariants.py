@@ -9,7 +9,10 @@ from pathlib import Path
 
 from tasks.sources.discover import scan
 from tasks.store.lake import Warehouse
+from tests.conftest import ROOT
 from tests.reliability.conftest import query
+
+SQL_DIR = ROOT / "warehouse" / "sql"
 
 SENTENCES = (
     "The city council approved the budget for the new school after a long debate on Tuesday evening.",
@@ -136,6 +139,35 @@ def assert_consistent(warehouse: Path) -> None:
         "ANTI JOIN files f ON f.source_path = q.source_path AND f.file_version = q.file_version",
     )
     assert unledgered == []
+    assert_articles_current(warehouse)
+
+
+def assert_articles_current(warehouse: Path) -> None:
+    """The ``articles`` table holds exactly what its sources derive: every article recomputed from scratch with the
+    statements each commit uses for the articles it touched (held_articles.sql) equals the rows the commits kept."""
+    connection = Warehouse(warehouse).connect()
+    try:
+        if not connection.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = 'articles'"
+        ).fetchall():
+            return  # a lake from before the table: the first writer session creates it
+        connection.execute(
+            "CREATE TEMP TABLE scope AS SELECT article_id FROM article_versions UNION SELECT article_id FROM content_articles"
+        )
+        connection.execute(f"CREATE TEMP TABLE held AS {_statement('held_articles')}")
+        columns = ", ".join(f'"{row[0]}"' for row in connection.execute("DESCRIBE articles").fetchall())
+        derived = f"SELECT {columns} FROM ({_statement('held_article_rows')})"
+        kept = f"SELECT {columns} FROM articles"
+        params = {"written_now": False}
+        missing = connection.execute(f"SELECT article_id FROM ({derived} EXCEPT ALL {kept})", params).fetchall()
+        extra = connection.execute(f"SELECT article_id FROM ({kept} EXCEPT ALL {derived})", params).fetchall()
+    finally:
+        connection.close()
+    assert (missing, extra) == ([], []), f"articles is not what its sources hold: missing {missing}, extra {extra}"
+
+
+def _statement(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
 
 
 def _has_tables(warehouse: Path) -> bool:

@@ -152,7 +152,7 @@ def test_a_column_added_to_a_schema_is_added_to_its_table(tmp_path: Path, monkey
     with writer(warehouse, SQL, timeout=5) as session:
         session.commit({"files": ledger_rows(3, "b1")}, batch_id="b1")
     grown = dict(SCHEMAS) | {"files": SCHEMAS["files"].append(pa.field("checksum_kind", pa.string()))}
-    monkeypatch.setattr("tasks.store.writer.SCHEMAS", grown)
+    monkeypatch.setattr("tasks.store.schema.SCHEMAS", grown)
     with writer(warehouse, SQL, timeout=5):
         pass
     with query(warehouse) as connection:
