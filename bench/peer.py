@@ -37,6 +37,6 @@ def run(source: Path, work: Path) -> measure.RunResult:
 
 def articles(work: Path) -> int:
     """Rows the peer loaded (read with the peer's own DuckDB: the file is in its format)."""
-    statement = "import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True).sql('SELECT count(*) FROM news.articles').fetchone()[0])"
+    statement = "import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True).execute('SELECT count(*) FROM news.articles').fetchall()[0][0])"
     out = subprocess.run([str(python()), "-c", statement, str(work / "peer.duckdb")], check=True, capture_output=True)
     return int(out.stdout)

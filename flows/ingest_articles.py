@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -94,12 +95,15 @@ def _ingest(settings: Settings, session: Writer, run_id: str, summary: RunSummar
         get_run_logger().info("nothing new under %s", display_location(settings.source))
         return
     info = RunInfo(run_id, source, settings.max_file_bytes, settings.max_decompressed_bytes)
-    validator = Validator(settings.expectations)
     workers = settings.workers if settings.runner == "dask" else min(settings.workers, changes.pending.num_rows)
     with (
+        ThreadPoolExecutor(1, thread_name_prefix="gx-context") as starting,
         enrichment_map(workers, settings.runner, file_timeout=settings.file_timeout_seconds) as map_fn,
         _progress(settings, changes.pending.num_rows) as advance,
     ):
+        # Great Expectations' import and context (~3 s) are made while the first batch is read and enriched, not
+        # before: a small run waits for the longer of the two instead of both.
+        validator_ready = starting.submit(Validator, settings.expectations)
 
         def read_and_hand_off(rows: pa.Table, in_flight: StartedBatch | None) -> StartedBatch:
             shas = in_flight.shas if in_flight else frozenset()
@@ -107,7 +111,7 @@ def _ingest(settings: Settings, session: Writer, run_id: str, summary: RunSummar
 
         def collect_validate_land(started: StartedBatch) -> BatchOutcome:
             prepared = collect(opaque(started), info, ledger)
-            validated = validate(opaque(prepared), validator, run_id)
+            validated = validate(opaque(prepared), validator_ready.result(), run_id)
             return land(opaque(validated), opaque(session))
 
         for outcome in pipelined(
@@ -116,6 +120,7 @@ def _ingest(settings: Settings, session: Writer, run_id: str, summary: RunSummar
             emit_landed(outcome, settings, run_id, summary)
             summary.add(outcome)
             advance(outcome.files)
+        validator = validator_ready.result()
     _verdict(summary, validator, settings.fail_share)
     get_run_logger().info("done: %s", summary.counts.line())
 

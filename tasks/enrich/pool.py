@@ -23,6 +23,9 @@ from tasks.models import Reason
 J = TypeVar("J")
 R = TypeVar("R")
 ChunkFn = Callable[[list[J]], list[R]]
+# Chunks (of up to 64 files) a worker enriches before it is replaced by a fresh one: a pool kept warm by `serve` or
+# `watch` never lets what a long-lived worker accumulates (caches, fragmentation) grow without bound.
+RECYCLE_AFTER_CHUNKS = 200
 FailFn = Callable[[J, Reason, str], R]
 
 
@@ -60,6 +63,7 @@ class IsolatingPool:
     workers: int
     file_timeout: float
     initializer: Callable[[], None] | None = None
+    recycle_after: int = RECYCLE_AFTER_CHUNKS  # chunks per worker process
     _pool: ProcessPool = field(init=False, repr=False)
     _environment: dict[str, str] = field(init=False, repr=False)  # what every spawned worker inherits
     _scheduled: list[ProcessFuture[object]] = field(init=False, repr=False, default_factory=list)
@@ -68,6 +72,7 @@ class IsolatingPool:
         self._environment = dict(os.environ)
         self._pool = ProcessPool(
             max_workers=self.workers,
+            max_tasks=self.recycle_after,
             initializer=_start_worker,
             initargs=(self._environment, self.initializer),
             context=multiprocessing.get_context("spawn"),

@@ -24,6 +24,10 @@ def die_on(chunk: list[str]) -> list[str]:
     return [os.environ.get(MARK, "unset") for _ in chunk]
 
 
+def pid_of_worker(chunk: list[str]) -> list[int]:
+    return [os.getpid() for _ in chunk]
+
+
 def failed(job: str, reason: Reason, detail: str) -> str:
     return f"{job}: {reason.value}"
 
@@ -65,3 +69,10 @@ def test_cancel_unfinished_frees_the_workers_for_the_next_run(pool: IsolatingPoo
         pool.map_chunks(die_on, [["slow"]] * 6, failed)  # scheduled, never collected: a run that stopped early
         pool.cancel_unfinished()
         assert list(pool.map_chunks(environment_of_worker, [["x"], ["y"]], failed)) == ["at start", "at start"]
+
+
+def test_a_worker_is_replaced_after_its_share_of_chunks_and_every_chunk_still_lands() -> None:
+    with IsolatingPool(workers=1, file_timeout=20, recycle_after=2) as pool:
+        pids = list(pool.map_chunks(pid_of_worker, [["a"], ["b"], ["c"], ["d"], ["e"]], failed))
+    assert len(pids) == 5
+    assert pids[0] == pids[1] and pids[2] == pids[3] and len({pids[0], pids[2], pids[4]}) == 3
