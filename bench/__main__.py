@@ -222,6 +222,7 @@ def _table(r: dict[str, Any]) -> None:
         ("ratio run / ceiling", f"{r['ratio']:.2f}"),
         ("peak RSS (CLI + workers + Prefect server)", f"{r['run']['peak_rss_tree_mb']:.0f} MB"),
         ("peak RSS (CLI process alone)", f"{r['run']['peak_rss_main_mb']:.0f} MB"),
+        ("peak PSS (the tree, shared pages divided)", f"{r['run']['peak_pss_tree_mb']:.0f} MB"),
         ("no-op re-run", f"{r['noop']['seconds']:.1f} s"),
         (f"run with 1% new files ({r['incremental']['new_files']})", f"{r['incremental']['seconds']:.1f} s"),
     ]

@@ -78,8 +78,10 @@ def enrich_ceiling(jobs: Iterable[tuple[str, bytes]], workers: int, chunk: int =
     return count, time.perf_counter() - started
 
 
-def _tree_rss(root_pid: int) -> tuple[int, int]:
-    """(sum of RSS over root_pid and its descendants, RSS of root_pid) in bytes, from /proc."""
+def _tree_rss(root_pid: int) -> tuple[int, int, int]:
+    """(sum of RSS over root_pid and its descendants, RSS of root_pid, sum of PSS over the tree) in bytes, from
+    /proc. RSS counts a page shared by several processes (copy-on-write after fork, mapped files) in each of them;
+    PSS divides it among them: what the tree costs the machine."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -94,12 +96,24 @@ def _tree_rss(root_pid: int) -> tuple[int, int]:
         pid = int(entry.name)
         children.setdefault(int(fields[1]), []).append(pid)  # fields[1] = ppid
         rss[pid] = int(fields[21]) * page  # fields[21] = rss in pages
-    total, stack = 0, [root_pid]
+    total, proportional, stack = 0, 0, [root_pid]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        proportional += _pss(pid)
         stack.extend(children.get(pid, []))
-    return total, rss.get(root_pid, 0)
+    return total, rss.get(root_pid, 0), proportional
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 @dataclass
@@ -108,6 +122,7 @@ class RunResult:
     returncode: int
     peak_rss_tree_mb: float  # the CLI, its enrichment workers and Prefect's ephemeral server, summed
     peak_rss_main_mb: float
+    peak_pss_tree_mb: float  # the same tree, shared pages divided among the processes sharing them
     max_rss_single_child_mb: float  # getrusage(RUSAGE_CHILDREN): the largest single process
     stdout_tail: str = ""
     stderr_tail: str = ""
@@ -124,13 +139,13 @@ def command(argv: list[str], *, env: dict[str, str] | None = None, poll_s: float
     environment = {**os.environ, **(env or {})}
     started = time.perf_counter()
     process = subprocess.Popen(argv, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peaks = [0, 0]
+    peaks = [0, 0, 0]
     done = threading.Event()
 
     def poll() -> None:
         while not done.is_set():
-            tree, main = _tree_rss(process.pid)
-            peaks[0], peaks[1] = max(peaks[0], tree), max(peaks[1], main)
+            tree, main, proportional = _tree_rss(process.pid)
+            peaks[0], peaks[1], peaks[2] = max(peaks[0], tree), max(peaks[1], main), max(peaks[2], proportional)
             done.wait(poll_s)
 
     poller = threading.Thread(target=poll, daemon=True)
@@ -145,6 +160,7 @@ def command(argv: list[str], *, env: dict[str, str] | None = None, poll_s: float
         returncode=process.returncode,
         peak_rss_tree_mb=round(peaks[0] / 2**20, 1),
         peak_rss_main_mb=round(peaks[1] / 2**20, 1),
+        peak_pss_tree_mb=round(peaks[2] / 2**20, 1),
         max_rss_single_child_mb=round(child_max / 2**20, 1),
         stdout_tail=out.decode(errors="replace")[-1500:],
         stderr_tail=err.decode(errors="replace")[-3000:],

@@ -230,6 +230,6 @@ def stale_views(warehouse: Path) -> None:
         return  # the first run creates them
     connection = home.connect(read_only=False)
     try:
-        connection.execute("COMMENT ON VIEW articles IS 'stale'")
+        connection.execute("COMMENT ON VIEW runs IS 'stale'")  # the view whose comment stamps views.sql
     finally:
         connection.close()

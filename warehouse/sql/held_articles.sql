@@ -20,10 +20,16 @@ WITH versions AS (  -- every row the scope's articles landed as: its key columns
 ), own AS (  -- rows whose file has had no version since it landed them: held by it (nearly every article)
     SELECT v.* FROM versions AS v
     ANTI JOIN newer ON v.source_path = newer.source_path AND v.file_version < newer.newest
-), copies AS (  -- the present files that may hold the scope's articles landed elsewhere (few)
+), copy_candidates AS (  -- copies and requeued files with the bytes of the scope's articles or bundles (few)
     SELECT f.source_path, f.file_version, f.content_sha256, f.status
     FROM files AS f
-    WHERE f.status IN ('duplicate', 'requeued') AND f.content_sha256 IN (SELECT content_sha256 FROM versions)
+    WHERE f.status IN ('duplicate', 'requeued')
+      AND f.content_sha256 IN (SELECT content_sha256 FROM versions UNION ALL SELECT content_sha256 FROM contents)
+), copies AS (  -- the present files that may hold the scope's articles landed elsewhere (few)
+    -- A copy counts when any article landed with its bytes, whichever: what a file holds must not depend on
+    -- which articles are asked for (that is what lets a commit recompute only those it touched).
+    SELECT c.* FROM copy_candidates AS c
+    SEMI JOIN article_versions AS a ON a.content_sha256 = c.content_sha256
     UNION ALL
     SELECT f.source_path, f.file_version, f.content_sha256, f.status
     FROM files AS f
