@@ -136,9 +136,11 @@ def test_report_draws_every_chart_offline_and_optional_ones_when_their_data_exis
             "\nCREATE OR REPLACE VIEW entities AS SELECT * FROM (VALUES ('Berlin', 'place', NULL),"
             " ('Berlin', 'place', NULL), ('Rama', 'person', 'Edi Rama')) AS t(name, kind, normalised);\n"
         )
-    with writer(home, sql_dir, timeout=10) as session:  # the changed views.sql goes into the lake's catalog
-        with session.transaction(message=None) as cursor:
-            cursor.execute("UPDATE articles SET countries = ['AL', 'DE']")
+    with (
+        writer(home, sql_dir, timeout=10) as session,  # the changed views.sql goes into the lake's catalog
+        session.transaction(message=None) as cursor,
+    ):
+        cursor.execute("UPDATE articles SET countries = ['AL', 'DE']")
     page = write_report(home, sql_dir, tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Top entities" in page and "Berlin (place): 2" in page and "Edi Rama (person): 1" in page
     assert "Countries" in page and "AL: 4" in page
