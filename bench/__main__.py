@@ -201,10 +201,11 @@ def _side_by_side(result: dict[str, Any]) -> None:
             ours, theirs = run[key]["seconds"], run["peer"][key]["seconds"]
             ceiling = f"{run['ceiling']['seconds']:.1f} s" if key == "run" else ""
             print(f"  | {run['n']:,} | {label} | {ours:.1f} s | {theirs:.1f} s | {ceiling} | {theirs / ours:.2f} |")
-        ours_mb, theirs_mb = run["run"]["peak_rss_tree_mb"], run["peer"]["run"]["peak_rss_tree_mb"]
-        print(
-            f"  | {run['n']:,} | peak RSS, first run | {ours_mb:,.0f} MB | {theirs_mb:,.0f} MB | | {ours_mb - theirs_mb:+,.0f} MB |"
-        )
+        for label, key in (("peak RSS of the tree", "peak_rss_tree_mb"), ("peak PSS of the tree", "peak_pss_tree_mb")):
+            ours_mb, theirs_mb = run["run"][key], run["peer"]["run"][key]
+            print(
+                f"  | {run['n']:,} | {label} | {ours_mb:,.0f} MB | {theirs_mb:,.0f} MB | | {ours_mb - theirs_mb:+,.0f} MB |"
+            )
 
 
 def _table(r: dict[str, Any]) -> None:
