@@ -11,8 +11,10 @@ never interleave (the server releases it when the holder's connection drops).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -156,7 +158,13 @@ class Writer:
                 if message is not None:
                     articles.refresh(cursor, self.sql_dir, sources)
                     crash_point("before_commit")
-                cursor.execute("COMMIT")
+                try:
+                    cursor.execute("COMMIT")
+                except duckdb.Error as error:
+                    full = _full_disk(self.warehouse)
+                    if full is None:
+                        raise
+                    raise full from error
             except BaseException:
                 _rollback(cursor)
                 raise
@@ -306,6 +314,21 @@ def run_statement(
     finally:
         for table_name in tables:
             cursor.unregister(table_name)
+
+
+FULL_DISK_BYTES = 1 << 20  # less free than this under the catalog or the data: a failed commit ran out of room
+
+
+def _full_disk(warehouse: Warehouse) -> OSError | None:
+    """The cause of a failed ``COMMIT`` when the local catalog's or data's disk is full. DuckLake then reports only
+    its own failed rollback (SQLite already rolled back on SQLITE_FULL), which names nothing a user can act on."""
+    for folder in (warehouse.catalog_path and warehouse.catalog_path.parent, warehouse.local_data):
+        if folder is not None and folder.exists() and shutil.disk_usage(folder).free < FULL_DISK_BYTES:
+            free = shutil.disk_usage(folder).free
+            return OSError(
+                errno.ENOSPC, f"No space left on device: the commit failed with {free:,} bytes free", str(folder)
+            )
+    return None
 
 
 def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:

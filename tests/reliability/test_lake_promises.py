@@ -338,10 +338,11 @@ def test_a_reader_holding_a_transaction_never_fails_a_run_reenrich_or_compact(
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 24 MB file system of its own (tmpfs), so the lake can run out of space for real."""
+    """A 48 MB file system of its own (tmpfs), so the lake can run out of space for real (room for one run of its
+    big files: their text lands twice, in article_versions and in articles)."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)], capture_output=True)
     if done.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
