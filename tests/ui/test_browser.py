@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,11 +216,19 @@ def test_data_docs_index_renders_offline_without_console_errors(ran: dict[str, A
 
 
 def _api(url: str, path: str, body: dict[str, Any]) -> Any:
+    """POST to the Prefect API; a 503 (the server's database busy for a moment, as Prefect's own client knows) is
+    retried, as that client retries it."""
     request = urllib.request.Request(
         f"{url}/api/{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
+    for attempt in range(6):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or attempt == 5:
+                raise
+        time.sleep(0.5 * 2**attempt)
 
 
 def test_served_deployment_shows_its_schedule_and_runs(
